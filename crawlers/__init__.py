@@ -1,0 +1,1 @@
+"""The Scrapy project: one generic outlet spider, host gate, pipelines."""

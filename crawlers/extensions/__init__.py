@@ -1,0 +1,1 @@
+"""Scrapy extensions: run records in crawl_runs, and periodic progress lines."""

@@ -1,0 +1,152 @@
+"""Page -> clean article text and metadata. The one function the pipeline and `newsmon extract` call.
+
+Pure and picklable (plain values in, a dataclass out) so it can move to a process pool.
+trafilatura does the extraction; we parse the page once, read what trafilatura does not give us
+(rel=canonical, dates with their source, JSON-LD author) and then hand it the same tree.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import trafilatura
+from trafilatura.utils import load_html
+from w3lib.encoding import html_to_unicode
+
+from crawlers.dates import jsonld_objects, resolve_dates
+
+logger = logging.getLogger(__name__)
+
+#: Below this many characters of extracted text a page is not an article (a video page with a
+#: caption, a gallery, a teaser): counted as "no text", never stored.
+MIN_TEXT_CHARS = 250
+
+#: Boilerplate found on news pages that trafilatura's own rules let through; applied to every
+#: outlet before extraction, next to the outlet's own `exclude_xpaths`.
+DEFAULT_PRUNE_XPATHS = [
+    "//figcaption",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' share ')"
+    " or contains(@class, 'social-share') or contains(@class, 'share-buttons') or contains(@class, 'sharing')]",
+    "//*[contains(@class, 'read-also') or contains(@class, 'related') or contains(@class, 'lire-aussi')]",
+    "//*[contains(@class, 'cookie') or contains(@id, 'cookie') or contains(@class, 'consent')]",
+    "//*[contains(@class, 'newsletter')]",
+    "//aside",
+]
+
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    # Measured on a 181-page news benchmark: F1 0.964 vs 0.953 with the defaults, at the same speed.
+    "favor_precision": True,
+    "include_comments": False,
+    # The deduplicate cache is process-wide and would make a long-running service forget text.
+    "deduplicate": False,
+    "include_tables": True,
+    "include_images": False,
+    "with_metadata": True,
+}
+
+
+@dataclass
+class PageExtraction:
+    text: str
+    title: str | None = None
+    author: str | None = None
+    description: str | None = None
+    sitename: str | None = None
+    image: str | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    canonical_url: str | None = None  # as the page declares it, absolute, unchecked
+    published_at: str | None = None
+    modified_at: str | None = None
+    date_source: str | None = None
+    date_flags: list[str] = field(default_factory=list)
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Bytes -> text the way browsers do: BOM, then the HTTP charset, then <meta>, then a guess."""
+    _, text = html_to_unicode(content_type, body)
+    return text
+
+
+def declared_canonical(tree: Any, url: str) -> str | None:
+    for href in tree.xpath("//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"):
+        if href.strip():
+            return urljoin(url, href.strip())
+    for content in tree.xpath("//meta[@property='og:url']/@content"):
+        if content.strip():
+            return urljoin(url, content.strip())
+    return None
+
+
+def extract_page(
+    html: str | bytes,
+    url: str,
+    *,
+    exclude_xpaths: tuple[str, ...] | list[str] = (),
+    hints: dict[str, Any] | None = None,
+    timezone: str | None = None,
+) -> PageExtraction | None:
+    """Extract one article page; None when the page holds no article text.
+
+    `hints` carries what a feed or sitemap said about the page (title, author, dates); it fills
+    the gaps the page leaves, never overrides the page.
+    """
+    hints = hints or {}
+    if isinstance(html, bytes):
+        html = decode_html(html)
+    tree = load_html(html)
+    if tree is None:
+        return None
+    # Read what trafilatura does not give before handing it the tree, which it prunes in place.
+    canonical = declared_canonical(tree, url)
+    ld_author = _jsonld_author(tree)
+    dates = resolve_dates(tree, url, hints=hints, tz=timezone)
+    doc = trafilatura.bare_extraction(
+        tree, url=url, prune_xpath=[*DEFAULT_PRUNE_XPATHS, *exclude_xpaths], **TRAFILATURA_OPTIONS
+    )
+    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    text = _drop_leading_title(text, doc.title if doc is not None else None)
+    if len(text) < MIN_TEXT_CHARS:
+        return None
+    if dates.published_at is None and doc.date:
+        # Last resort: trafilatura's (htmldate's) search of the visible text.
+        fallback = resolve_dates(None, "", extractor_date=doc.date, tz=timezone)
+        dates.published_at, dates.date_source = fallback.published_at, fallback.date_source
+        dates.flags += fallback.flags
+    return PageExtraction(
+        text=text,
+        title=doc.title or hints.get("title"),
+        author=doc.author or ld_author or hints.get("author"),
+        description=doc.description,
+        sitename=doc.sitename,
+        image=doc.image,
+        categories=list(doc.categories or []),
+        tags=list(doc.tags or []),
+        canonical_url=canonical,
+        published_at=dates.published_at,
+        modified_at=dates.modified_at,
+        date_source=dates.date_source,
+        date_flags=dates.flags,
+    )
+
+
+def _drop_leading_title(text: str, title: str | None) -> str:
+    """trafilatura keeps the article's <h1> as the first line; the title has its own field."""
+    first, _, rest = text.partition("\n")
+    if title and rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        return rest.lstrip()
+    return text
+
+
+def _jsonld_author(tree: Any) -> str | None:
+    for obj in jsonld_objects(tree):
+        author = obj.get("author")
+        authors = author if isinstance(author, list) else [author]
+        names = [a.get("name") if isinstance(a, dict) else a for a in authors]
+        names = [n.strip() for n in names if isinstance(n, str) and n.strip()]
+        if names:
+            return "; ".join(names)
+    return None

@@ -1,0 +1,24 @@
+"""The item that flows through the pipelines: one fetched article page, enriched in place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PageItem:
+    outlet_id: str
+    url: str  # the URL requested (canonical form)
+    final_url: str  # after redirects
+    status: int
+    body: bytes = field(repr=False)
+    content_type: str | None
+    headers: dict[str, str] = field(repr=False)
+    fetched_at: str
+    found_via: str  # feed | sitemap | news-sitemap | homepage
+    hints: dict[str, Any] = field(default_factory=dict, repr=False)  # what the feed/sitemap said of the page
+    # Filled by the pipelines:
+    extraction: Any = field(default=None, repr=False)  # crawlers.extraction.PageExtraction
+    language: Any = field(default=None, repr=False)  # crawlers.language.LanguageResult
+    record: Any = field(default=None, repr=False)  # storage.articles.ArticleRecord

@@ -1,0 +1,1 @@
+"""Downloader middlewares: the outlet host gate and retries with backoff."""

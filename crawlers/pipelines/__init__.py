@@ -1,0 +1,1 @@
+"""Item pipelines, in data-flow order: extract -> language -> fingerprint -> store."""

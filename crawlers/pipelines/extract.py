@@ -1,0 +1,62 @@
+"""100 - extract: page -> clean text and metadata (trafilatura). A page without text is dropped.
+
+Extraction is the CPU-heavy step and runs in the reactor thread for now; it is one call to
+`crawlers.extraction.extract_page` (pure, picklable) so it can move to a process pool. Its time is
+counted in `newsmon/time/extract` so the cost is visible per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import DropItem
+
+from crawlers.extraction import decode_html, extract_page
+from crawlers.stats import count
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+    from crawlers.items import PageItem
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractPipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        outlet = self.crawler.spider.outlets[item.outlet_id]  # type: ignore[union-attr]
+        started = time.perf_counter()
+        try:
+            extraction = extract_page(
+                decode_html(item.body, item.content_type),
+                item.final_url,
+                exclude_xpaths=outlet.exclude_xpaths,
+                hints=item.hints,
+                timezone=outlet.timezone,
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad page must never stop the crawl
+            logger.exception("extraction failed outlet=%s url=%s", item.outlet_id, item.final_url)
+            count(self.crawler.stats, item.outlet_id, "errors/extraction")
+            raise DropItem(f"extraction failed: {item.final_url}: {exc}", log_level="DEBUG") from exc
+        finally:
+            elapsed = time.perf_counter() - started
+            count(self.crawler.stats, item.outlet_id, "time/extract", elapsed)
+            if self.crawler.stats is not None:
+                self.crawler.stats.max_value("newsmon/time/extract_max", elapsed)
+        if extraction is None:
+            count(self.crawler.stats, item.outlet_id, "articles/no_text")
+            logger.info("no article text outlet=%s url=%s", item.outlet_id, item.final_url)
+            raise DropItem(f"no article text: {item.final_url}", log_level="DEBUG")
+        item.extraction = extraction
+        return item

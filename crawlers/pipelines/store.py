@@ -1,0 +1,68 @@
+"""400 - store: one transaction per article (row, URLs, kept HTML). Counts new / duplicate."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import DropItem
+
+from crawlers.stats import count
+from storage.articles import save_article
+from storage.db import open_database
+from storage.errors import StorageError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+    from crawlers.items import PageItem
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler, database: str, keep_html: bool):
+        self.crawler = crawler
+        self.database = database
+        self.keep_html = keep_html
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        s = crawler.settings
+        return cls(crawler, s["NEWSMON_DATABASE"], s.getbool("NEWSMON_KEEP_HTML", True))
+
+    def open_spider(self) -> None:
+        self.db = open_database(self.database)
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+    def process_item(self, item: PageItem) -> PageItem:
+        stats = self.crawler.stats
+        started = time.perf_counter()
+        try:
+            result = save_article(self.db, item.record, keep_html=self.keep_html)
+        except (sqlite3.Error, StorageError) as exc:
+            logger.error("store failed outlet=%s url=%s error=%s", item.outlet_id, item.final_url, exc)
+            count(stats, item.outlet_id, "errors/store")
+            assert stats is not None
+            stats.set_value(f"newsmon/outlet/{item.outlet_id}/last_error", f"store: {exc}")
+            raise DropItem(f"store failed: {item.final_url}: {exc}", log_level="DEBUG") from exc
+        finally:
+            count(stats, item.outlet_id, "time/store", time.perf_counter() - started)
+        if result.outcome == "new":
+            count(stats, item.outlet_id, "articles/new")
+        else:
+            count(stats, item.outlet_id, "articles/duplicate")
+            logger.info(
+                "same article at another url outlet=%s url=%s article=%d via=%s",
+                item.outlet_id, item.final_url, result.article_id, result.outcome,
+            )
+        item.body = b""  # the kept HTML is in the database now; don't hold it in memory
+        return item

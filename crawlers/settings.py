@@ -1,0 +1,57 @@
+"""Static Scrapy settings of newsmon. Per-run values (outlets, database, politeness from the config)
+arrive as settings built by `monitor/runner.py`; nothing here reads the environment or the TOML."""
+
+BOT_NAME = "newsmon"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+# The data flow, in order: extract -> language -> fingerprint -> store.
+ITEM_PIPELINES = {
+    "crawlers.pipelines.extract.ExtractPipeline": 100,
+    "crawlers.pipelines.language.LanguagePipeline": 200,
+    "crawlers.pipelines.fingerprint.FingerprintPipeline": 300,
+    "crawlers.pipelines.store.StorePipeline": 400,
+}
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100): a request to a host the outlet does not name is dropped before
+    # anything, its robots.txt included, is fetched from that host.
+    "crawlers.middlewares.hosts.OutletHostsMiddleware": 50,
+    "crawlers.middlewares.backoff.BackoffMiddleware": 60,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.backoff.BackoffRetryMiddleware": 550,
+}
+
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "crawlers.extensions.runs.RunRecorder": 500,
+    "crawlers.extensions.progress.Progress": 510,
+    "crawlers.extensions.looplag.LoopLag": 520,
+}
+
+# Politeness defaults; the [crawl] table of the config overrides them per run.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10_000_000
+DOWNLOAD_WARNSIZE = 0
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+NEWSMON_RETRY_BACKOFF_BASE = 1.0  # seconds; doubled at each retry
+NEWSMON_RETRY_BACKOFF_MAX = 60.0  # also the most a Retry-After header can make us wait
+REDIRECT_MAX_TIMES = 10
+COOKIES_ENABLED = False
+# Breadth-first, and feeds/sitemaps/homepages (priority 100) before articles.
+DEPTH_PRIORITY = 1
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+DNS_TIMEOUT = 20
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 0
+FEED_EXPORT_ENCODING = "utf-8"
+NEWSMON_PROGRESS_INTERVAL = 5.0
+# A page without article text is routine on news sites: counted, logged at DEBUG.
+DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"

@@ -1,0 +1,1 @@
+"""Spiders. `OutletSpider` serves every configured outlet; see README, "Outlet-specific code"."""

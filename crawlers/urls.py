@@ -1,0 +1,42 @@
+"""URL canonicalisation: pure functions, no Scrapy.
+
+w3lib does the normalisation (lower-case scheme and host, default port, percent-encoding, sorted
+query, no fragment); courlan's tracker list decides which query parameters are tracking noise.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from courlan.clean import TRACKERS_RE
+from w3lib.url import canonicalize_url
+
+# Seen on news sites and not all in courlan's list.
+_EXTRA_TRACKERS = frozenset({"amp_js_v", "amp_gsa", "usqp", "at_medium", "at_campaign", "ocid", "cmpid", "smid"})
+
+
+def is_tracking_param(name: str) -> bool:
+    name = name.lower()
+    return name in _EXTRA_TRACKERS or bool(TRACKERS_RE.search(name))
+
+
+def canonical_url(url: str) -> str:
+    """Canonical form of `url`: lower-case host, no fragment, no tracking parameters, sorted query.
+
+    Idempotent, and never raises on a string: a URL it cannot parse comes back stripped.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+        cleaned = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+        return canonicalize_url(cleaned, keep_fragments=False)
+    except ValueError:
+        return url
+
+
+def host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""

@@ -1,0 +1,431 @@
+"""The `newsmon` command line. The only place where newsmon errors become exit codes."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import sys
+import urllib.request
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from monitor import __version__
+from monitor.config import load_config
+from monitor.errors import ConfigError, NewsmonError
+from monitor.logs import setup_logging
+from monitor.output import dumps, json_option, table, write_csv, write_jsonl
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from monitor.config import Config
+    from monitor.runner import RunSummary
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class ConfigProblem(click.ClickException):
+    exit_code = 2
+
+
+class NewsmonGroup(click.Group):
+    """Turns NewsmonError into a one-line message: exit 2 for config errors, 1 for the others."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise ConfigProblem(str(exc)) from None
+        except NewsmonError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+class State:
+    def __init__(self, config_path: str | None, db_path: str | None):
+        self.config_path = config_path
+        self.db_path = db_path
+        self._config: Config | None = None
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path, database=self.db_path)
+        return self._config
+
+    def database_path(self) -> Path:
+        return Path(self.db_path) if self.db_path else self.config().storage.database
+
+    def open_db(self) -> sqlite_utils.Database:
+        from storage.db import open_database
+
+        return open_database(self.database_path(), create=False)
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(cls=NewsmonGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="newsmon")
+@click.option("--config", "config_path", metavar="PATH",
+              help="Config file. Default: $NEWSMON_CONFIG, else config/newsmon.toml.")
+@click.option("--db", "db_path", metavar="PATH", help="Database file, instead of [storage] database.")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool) -> None:
+    """Monitor news outlets into a searchable SQLite archive.
+
+    List the outlets in a TOML file, run `newsmon crawl`, then search, export or query the
+    database with SQL, sqlite-utils or Datasette.
+
+    Example:
+
+        newsmon --config config/newsmon.toml crawl
+    """
+    setup_logging(verbose, quiet)
+    ctx.obj = State(config_path, db_path)
+
+
+@cli.command("check-config")
+@pass_state
+def check_config(state: State) -> None:
+    """Validate the config file; exit 2 with the file, outlet and key if it is wrong.
+
+    Example:
+
+        newsmon --config config/newsmon.toml check-config
+    """
+    config = state.config()
+    click.echo(f"{config.path}: OK, {len(config.outlets)} outlets: {', '.join(o.id for o in config.outlets)}")
+    click.echo(f"database: {config.storage.database}")
+
+
+@cli.command()
+@click.argument("outlets", nargs=-1)
+@json_option
+@pass_state
+def crawl(state: State, outlets: tuple[str, ...], as_json: bool) -> None:
+    """Crawl the configured outlets now (all, or the OUTLETS named) and print a summary.
+
+    Exits 0 when the crawl ran, even if an outlet was down (its run is recorded as failed);
+    non-zero when it could not run at all.
+
+    Example:
+
+        newsmon crawl
+        newsmon crawl rfi-fr elpais
+    """
+    from monitor.runner import run_crawl
+
+    summary = run_crawl(state.config(), outlets)
+    if as_json:
+        click.echo(dumps(asdict(summary)))
+    else:
+        click.echo(render_summary(summary))
+
+
+def render_summary(summary: RunSummary) -> str:
+    rows = [
+        {
+            "outlet": r["outlet_id"], "status": r["status"], "pages": r["pages"], "new": r["articles_new"],
+            "known": r["articles_known"], "dup": r["duplicates"], "no_text": r["no_text"],
+            "errors": ", ".join(f"{k}={v}" for k, v in sorted(r["errors"].items())) if r["errors"] else "",
+        }
+        for r in summary.outlets
+    ]
+    lines = [f"run {summary.run_id}: {summary.wall_seconds:.1f} s", ""]
+    lines.append(table(rows, ["outlet", "status", "pages", "new", "known", "dup", "no_text", "errors"],
+                       widths={"errors": 60}))
+    new = summary.new
+    rate = new / summary.wall_seconds if summary.wall_seconds else 0.0
+    lines += ["", f"{new} new articles in {summary.wall_seconds:.1f} s ({rate:.1f} articles/s end to end)"]
+    stages = summary.stage_seconds()
+    processed = sum(r["articles_new"] + r["duplicates"] + r["no_text"] for r in summary.outlets)
+    if stages and processed:
+        parts = ", ".join(f"{k} {1000 * v / processed:.1f} ms" for k, v in sorted(stages.items()))
+        lines.append(f"per processed page ({processed}): {parts}")
+    cs = summary.crawl_stats
+    if "newsmon/reactor/lag_max_ms" in cs:
+        lines.append(
+            f"reactor blocked: max {cs['newsmon/reactor/lag_max_ms']} ms, p99 {cs['newsmon/reactor/lag_p99_ms']} ms"
+            f" (longest extraction {1000 * cs.get('newsmon/time/extract_max', 0):.0f} ms)"
+        )
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--outlet", help="Only this outlet id.")
+@click.option("--lang", help="Only this language (ISO 639-1, e.g. fr).")
+@click.option("--since", help="Published on or after (YYYY-MM-DD or ISO 8601).")
+@click.option("--until", help="Published on or before (YYYY-MM-DD or ISO 8601).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_state
+def search(state: State, query: str, outlet: str | None, lang: str | None, since: str | None,
+           until: str | None, limit: int, as_json: bool) -> None:
+    """Full-text search of titles and texts, best match first, with a snippet.
+
+    QUERY uses SQLite FTS5 syntax: words (all must match), "exact phrases", OR, NOT, prefix*.
+
+    Example:
+
+        newsmon search 'sahel OR "coup d état"' --lang fr --since 2026-11-01
+    """
+    from storage.queries import parse_when
+    from storage.queries import search as run_search
+
+    db = state.open_db()
+    rows = run_search(
+        db, query, outlet=outlet, language=lang, since=parse_when(since, option="--since"),
+        until=parse_when(until, option="--until", end_of_day=True), limit=limit,
+    )
+    if as_json:
+        click.echo(dumps(rows))
+        return
+    if not rows:
+        click.echo("no results")
+        return
+    click.echo(table(rows, ["id", "outlet", "published_at", "language", "title", "snippet"],
+                     widths={"title": 60, "snippet": 90}))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--outlet", help="Only this outlet id.")
+@click.option("--lang", help="Only this language.")
+@click.option("--since", help="Published on or after (YYYY-MM-DD or ISO 8601).")
+@click.option("--until", help="Published on or before.")
+@click.option("--include-duplicates", is_flag=True, help="All copies, not one article per cluster.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+@pass_state
+def export(state: State, fmt: str, outlet: str | None, lang: str | None, since: str | None, until: str | None,
+           include_duplicates: bool, output: str | None) -> None:
+    """Export articles, one record per article, as JSON lines or CSV.
+
+    Example:
+
+        newsmon export --outlet rfi-fr --since 2026-11-01 -o rfi.jsonl
+    """
+    from storage.queries import EXPORT_COLUMNS, export_rows, parse_when
+
+    db = state.open_db()
+    rows = export_rows(
+        db, outlet=outlet, language=lang, since=parse_when(since, option="--since"),
+        until=parse_when(until, option="--until", end_of_day=True), include_duplicates=include_duplicates,
+    )
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        n = write_jsonl(rows, out) if fmt == "jsonl" else write_csv(rows, out, EXPORT_COLUMNS)
+    finally:
+        if output:
+            out.close()
+    click.echo(f"exported {n} articles" + (f" to {output}" if output else ""), err=True)
+
+
+@cli.command()
+@click.argument("article_id", type=int)
+@click.option("--no-text", is_flag=True, help="Leave out the article text.")
+@json_option
+@pass_state
+def show(state: State, article_id: int, no_text: bool, as_json: bool) -> None:
+    """Show one article: its metadata, every URL it was seen at, its fetches and its text.
+
+    Example:
+
+        newsmon show 42
+    """
+    from storage.queries import get_article
+
+    article = get_article(state.open_db(), article_id)
+    if no_text:
+        article.pop("text")
+    if as_json:
+        click.echo(dumps(article))
+        return
+    fields = ["id", "outlet_id", "title", "author", "published_at", "modified_at", "date_source", "date_flags",
+              "language", "language_confidence", "language_source", "found_via", "canonical_url",
+              "first_seen_at", "last_seen_at", "content_hash", "version", "cluster_id", "duplicate_of"]
+    for key in fields:
+        if article.get(key) not in (None, [], ""):
+            click.echo(f"{key:>20}: {article[key]}")
+    click.echo("\nURLs:")
+    for u in article["urls"]:
+        click.echo(f"  {u['url']}  ({u['kind']}, via {u['found_via']}, {u['first_seen_at']})")
+    if not no_text:
+        click.echo("\n" + article["text"])
+
+
+@cli.command()
+@json_option
+@pass_state
+def outlets(state: State, as_json: bool) -> None:
+    """Each outlet: articles stored, newest article, last run, its result and last error.
+
+    Example:
+
+        newsmon outlets --json
+    """
+    from storage.queries import outlet_summaries
+
+    rows = outlet_summaries(state.open_db())
+    if as_json:
+        click.echo(dumps(rows))
+        return
+    click.echo(table(rows, ["id", "name", "articles", "newest", "last_run", "last_status", "last_new", "last_error"],
+                     widths={"name": 30, "last_error": 70}))
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--outlet", "outlet_id", help="Use this outlet's exclude_xpaths, timezone and language hint.")
+@click.option("--url", "page_url", help="The page's address, when TARGET is a saved file.")
+@json_option
+@pass_state
+def extract(state: State, target: str, outlet_id: str | None, page_url: str | None, as_json: bool) -> None:
+    """Show what the pipeline extracts from one page (a FILE or a URL): text, metadata, language.
+
+    It calls the same functions as the crawl, so this is how to check an outlet's extraction.
+
+    Example:
+
+        newsmon extract https://www.example.org/news/some-article --outlet example-fr
+        newsmon extract saved.html --url https://www.example.org/news/some-article
+    """
+    from crawlers.extraction import decode_html, extract_page
+    from crawlers.language import detect_language
+
+    outlet = state.config().outlet(outlet_id) if outlet_id else None
+    if target.startswith(("http://", "https://")):
+        body, content_type, url = _fetch(target, state)
+    else:
+        path = Path(target)
+        if not path.is_file():
+            raise click.ClickException(f"{target}: no such file (give a file path or an http(s) URL)")
+        body, content_type, url = path.read_bytes(), None, page_url or path.resolve().as_uri()
+    result = extract_page(
+        decode_html(body, content_type), url,
+        exclude_xpaths=outlet.exclude_xpaths if outlet else (), timezone=outlet.timezone if outlet else None,
+    )
+    if result is None:
+        raise click.ClickException(f"{target}: no article text found (the page would be counted as no_text)")
+    lang = detect_language(result.text, outlet.language if outlet else None)
+    data = {**asdict(result), "language": lang.code, "language_confidence": lang.confidence,
+            "language_source": lang.source}
+    if as_json:
+        click.echo(dumps(data))
+        return
+    for key, value in data.items():
+        if key != "text" and value not in (None, [], ""):
+            click.echo(f"{key:>20}: {value}")
+    click.echo("\n" + result.text)
+
+
+def _fetch(url: str, state: State) -> tuple[bytes, str | None, str]:
+    try:
+        crawl = state.config().crawl
+        agent, timeout, limit = crawl.user_agent, crawl.timeout, crawl.max_page_bytes
+    except ConfigError:
+        agent, timeout, limit = f"newsmon/{__version__}", 30.0, 10_000_000
+    request = urllib.request.Request(url, headers={"User-Agent": agent, "Accept-Encoding": "identity"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
+            return response.read(limit + 1)[:limit], response.headers.get("Content-Type"), response.geturl()
+    except OSError as exc:
+        raise click.ClickException(f"{url}: cannot fetch: {exc}") from None
+
+
+@cli.command()
+@click.option("--outlet", "outlet_id", help="Only this outlet's articles.")
+@pass_state
+def reextract(state: State, outlet_id: str | None) -> None:
+    """Extract stored articles again from their kept raw HTML, without fetching anything.
+
+    Use it after improving an outlet's exclude_xpaths or upgrading trafilatura.
+
+    Example:
+
+        newsmon reextract --outlet rfi-fr
+    """
+    import json
+
+    from crawlers.extraction import decode_html, extract_page
+    from crawlers.language import detect_language
+    from storage.articles import update_extraction
+    from storage.dedup import content_hash
+    from storage.queries import get_article, stored_html
+
+    try:
+        outlets = {o.id: o for o in state.config().outlets}
+    except ConfigError as exc:
+        logging.getLogger(__name__).warning(
+            "no usable config (%s): outlets' exclude_xpaths, timezone and language hints not applied", exc
+        )
+        outlets = {}
+    db = state.open_db()
+    seen = changed = empty = 0
+    for row in list(stored_html(db, outlet=outlet_id)):
+        seen += 1
+        outlet = outlets.get(row["outlet_id"])
+        headers = json.loads(row["headers"] or "{}")
+        html = decode_html(gzip.decompress(row["html_gz"]), headers.get("content-type"))
+        result = extract_page(html, row["final_url"], exclude_xpaths=outlet.exclude_xpaths if outlet else (),
+                              hints=json.loads(row["hints"] or "{}"), timezone=outlet.timezone if outlet else None)
+        if result is None:
+            empty += 1
+            continue
+        lang = detect_language(result.text, outlet.language if outlet else None)
+        fields = {k: v for k, v in asdict(result).items() if k != "canonical_url"}
+        fields.update(language=lang.code, language_confidence=lang.confidence, language_source=lang.source,
+                      text_length=len(result.text), content_hash=content_hash(result.text))
+        current = get_article(db, row["article_id"])
+        if any(current.get(k) != v for k, v in fields.items()):
+            update_extraction(db, row["article_id"], fields)
+            changed += 1
+    click.echo(f"re-extracted {seen} articles: {changed} changed, {empty} gave no text (left as they were)")
+
+
+@cli.command()
+@click.option("--dir", "workdir", default="data/demo", show_default=True, type=click.Path(file_okay=False),
+              help="Where the demo config and database go; the database is recreated.")
+@pass_state
+def demo(state: State, workdir: str) -> None:
+    """Serve the bundled sample outlets on loopback, crawl them into a fresh database, show results.
+
+    Needs no internet. Afterwards, query the database with the other commands:
+
+    Example:
+
+        newsmon demo
+        newsmon --db data/demo/newsmon.db search "retraites OR elections"
+    """
+    from monitor.demo.server import DemoServer, render_config
+    from monitor.runner import run_crawl
+    from storage.queries import search as run_search
+
+    folder = Path(workdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    database = (folder / "newsmon.db").resolve()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    with DemoServer() as server:
+        config_path = folder / "newsmon.toml"
+        config_path.write_text(render_config(server.bases, str(database)), encoding="utf-8")
+        config = load_config(config_path)
+        click.echo(f"demo outlets served at: {', '.join(f'{k} {v}' for k, v in sorted(server.bases.items()))}")
+        summary = run_crawl(config)
+    click.echo(render_summary(summary))
+    from storage.db import open_database
+
+    db = open_database(database, create=False)
+    query = DEMO_QUERY
+    click.echo(f"\nsample search: newsmon --db {database} search '{query}'\n")
+    rows = run_search(db, query, limit=5)
+    click.echo(table(rows, ["id", "outlet", "language", "title", "snippet"], widths={"title": 50, "snippet": 80})
+               if rows else "no results")
+    db.close()
+
+
+DEMO_QUERY = "eau OR water OR agua OR Wasser OR mer OR sea OR mar OR Meer"

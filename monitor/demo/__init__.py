@@ -1,0 +1,1 @@
+"""`newsmon demo`: bundled sample outlets served on loopback."""

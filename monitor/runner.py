@@ -1,0 +1,129 @@
+"""One crawl: Config + outlet ids -> Scrapy settings + spider arguments -> a finished run.
+
+The crawl receives only a settings dict and spider arguments (the scrapyd model), so the same
+crawl can run in this process (`newsmon crawl`) or in a child process (the service). Scrapy's
+reactor cannot be restarted: `run_crawl` may be called once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.spiderloader import SpiderLoader
+
+from monitor.errors import CrawlError
+from monitor.logs import apply_levels
+from storage.db import open_database
+from storage.runs import run_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from crawlers.outlets import Outlet
+    from monitor.config import Config
+
+logger = logging.getLogger(__name__)
+
+GENERIC_SPIDER = "outlet"
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def crawl_settings(config: Config, outlets: Iterable[Outlet], run_id: str, *, progress: float = 5.0) -> dict[str, Any]:
+    """The Scrapy settings of one run: static crawlers.settings + these values from the config."""
+    c = config.crawl
+    return {
+        "NEWSMON_OUTLETS": [o.to_dict() for o in outlets],
+        "NEWSMON_DATABASE": str(config.storage.database),
+        "NEWSMON_KEEP_HTML": config.storage.keep_html,
+        "NEWSMON_RUN_ID": run_id,
+        "NEWSMON_MAX_ARTICLES_PER_RUN": c.max_articles_per_run,
+        "NEWSMON_PROGRESS_INTERVAL": progress,
+        "USER_AGENT": c.user_agent,
+        "ROBOTSTXT_OBEY": c.obey_robots,
+        "CONCURRENT_REQUESTS": c.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": c.per_host_concurrency,
+        "DOWNLOAD_DELAY": c.download_delay,
+        "DOWNLOAD_TIMEOUT": c.timeout,
+        "DOWNLOAD_MAXSIZE": c.max_page_bytes,
+    }
+
+
+def spider_groups(outlets: Iterable[Outlet]) -> dict[str, list[str]]:
+    """Spider name -> outlet ids: the generic spider takes every outlet without its own."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for o in outlets:
+        groups[o.spider or GENERIC_SPIDER].append(o.id)
+    return dict(groups)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    wall_seconds: float
+    outlets: list[dict[str, Any]] = field(default_factory=list)
+    #: Crawl-wide figures: reactor lag (newsmon/reactor/*), longest extraction, Scrapy's counters.
+    crawl_stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def new(self) -> int:
+        return sum(r["articles_new"] for r in self.outlets)
+
+    def stage_seconds(self) -> dict[str, float]:
+        totals: dict[str, float] = defaultdict(float)
+        for r in self.outlets:
+            for key, value in (r.get("stats") or {}).items():
+                if key.startswith("time/"):
+                    totals[key[5:]] += value
+        return dict(totals)
+
+
+def run_crawl(config: Config, outlet_ids: Iterable[str] = (), *, progress: float = 5.0) -> RunSummary:
+    """Crawl the chosen outlets (all when none) to the end, and return the run's figures."""
+    outlets = config.select(outlet_ids)
+    run_id = new_run_id()
+    # Open (create, migrate) the database before any request: a bad path fails here, cleanly.
+    open_database(config.storage.database).close()
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.update(crawl_settings(config, outlets, run_id, progress=progress), priority="cmdline")
+    loader = SpiderLoader.from_settings(settings)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # logging is the caller's
+    process = CrawlerProcess(settings)
+    apply_levels()
+    crawlers = []
+    for spider_name, ids in spider_groups(outlets).items():
+        try:
+            spidercls = loader.load(spider_name)
+        except KeyError:
+            raise CrawlError(f"outlets {', '.join(ids)}: no spider named {spider_name!r} in crawlers/spiders") from None
+        crawler = process.create_crawler(spidercls)
+        crawlers.append(crawler)
+        process.crawl(crawler, outlets=",".join(ids))
+    logger.info("crawl starting run=%s outlets=%s", run_id, ",".join(o.id for o in outlets))
+    started = time.perf_counter()
+    process.start()
+    wall = time.perf_counter() - started
+    db = open_database(config.storage.database)
+    try:
+        rows = run_rows(db, run_id)
+    finally:
+        db.close()
+    if len(rows) != len(outlets) or any(r["status"] == "running" for r in rows):
+        raise CrawlError(f"run {run_id} did not complete: see the log above for the error")
+    crawl_stats: dict[str, Any] = {}
+    for crawler in crawlers:
+        for key, value in (crawler.stats.get_stats() if crawler.stats else {}).items():
+            if isinstance(value, int | float) and not key.startswith("newsmon/outlet/"):
+                crawl_stats[key] = max(crawl_stats.get(key, value), value) if "max" in key else crawl_stats.get(key, 0) + value
+    return RunSummary(run_id, wall, rows, crawl_stats)

@@ -1,0 +1,1 @@
+"""SQLite storage through sqlite-utils. Imports nothing else of newsmon."""

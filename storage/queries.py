@@ -1,0 +1,176 @@
+"""The read side: search, export, show, outlet summaries. Read-only; every value is a parameter."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from storage.errors import NotFoundError, QueryError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import sqlite_utils
+
+EXPORT_COLUMNS = [
+    "id", "outlet", "url", "canonical_url", "urls", "title", "author", "description", "published_at",
+    "modified_at", "date_source", "found_via", "language", "language_confidence", "text", "first_seen_at",
+    "last_seen_at", "content_hash", "version", "cluster_id", "duplicate_of",
+]
+
+
+def parse_when(value: str | None, *, option: str, end_of_day: bool = False) -> str | None:
+    """An ISO date or datetime from the command line -> ISO 8601 UTC string ('...Z'), or QueryError."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            moment = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            if end_of_day:
+                moment = moment.replace(hour=23, minute=59, second=59)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except ValueError:
+        raise QueryError(f"{option}: '{value}' is not a date (use YYYY-MM-DD or an ISO 8601 datetime)") from None
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _filters(
+    outlet: str | None, language: str | None, since: str | None, until: str | None, alias: str = "a"
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if outlet:
+        where.append(f"{alias}.outlet_id = ?")
+        params.append(outlet)
+    if language:
+        where.append(f"{alias}.language = ?")
+        params.append(language)
+    # An article's date is its publication date, or when we first saw it if the page gave none.
+    if since:
+        where.append(f"coalesce({alias}.published_at, {alias}.first_seen_at) >= ?")
+        params.append(since)
+    if until:
+        where.append(f"coalesce({alias}.published_at, {alias}.first_seen_at) <= ?")
+        params.append(until)
+    return where, params
+
+
+def search(
+    db: sqlite_utils.Database,
+    query: str,
+    *,
+    outlet: str | None = None,
+    language: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """FTS5 search over title and text, best match first, with a snippet around the hits.
+
+    `query` is FTS5 syntax (words, "phrases", OR, NOT, prefix*). Raises QueryError when malformed.
+    """
+    if not query.strip():
+        raise QueryError("search: the query is empty")
+    where, params = _filters(outlet, language, since, until)
+    sql = f"""
+        SELECT a.id, a.outlet_id AS outlet, a.title, a.published_at, a.language, a.url,
+               snippet(articles_fts, 1, '[', ']', ' … ', 16) AS snippet,
+               bm25(articles_fts, 5.0, 1.0) AS rank
+        FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+        WHERE articles_fts MATCH ? {''.join(' AND ' + w for w in where)}
+        ORDER BY rank LIMIT ?"""
+    try:
+        rows = list(db.query(sql, [query, *params, limit]))
+    except sqlite3.OperationalError as exc:
+        raise QueryError(
+            f"search: cannot read the query {query!r} ({exc}). Use words, \"exact phrases\", OR, NOT, "
+            "prefix*; put a term with punctuation in double quotes"
+        ) from None
+    for r in rows:
+        r["rank"] = round(r["rank"], 3)
+    return rows
+
+
+def export_rows(
+    db: sqlite_utils.Database,
+    *,
+    outlet: str | None = None,
+    language: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    include_duplicates: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """One record per article, oldest first; without include_duplicates, one per cluster."""
+    where, params = _filters(outlet, language, since, until)
+    if not include_duplicates:
+        where.append("a.duplicate_of IS NULL")
+    sql = f"""
+        SELECT a.id, a.outlet_id AS outlet, a.url, a.canonical_url,
+               (SELECT json_group_array(u.url) FROM (SELECT url FROM article_urls
+                    WHERE article_id = a.id ORDER BY first_seen_at, url) u) AS urls,
+               a.title, a.author, a.description, a.published_at, a.modified_at, a.date_source, a.found_via,
+               a.language, a.language_confidence, a.text, a.first_seen_at, a.last_seen_at, a.content_hash,
+               a.version, a.cluster_id, a.duplicate_of
+        FROM articles a {'WHERE ' + ' AND '.join(where) if where else ''}
+        ORDER BY a.id"""
+    for row in db.query(sql, params):
+        row["urls"] = json.loads(row["urls"])
+        yield row
+
+
+def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
+    rows = list(db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+    if not rows:
+        raise NotFoundError(f"no article with id {article_id}")
+    article = rows[0]
+    for key in ("categories", "tags", "date_flags"):
+        article[key] = json.loads(article[key]) if article[key] else []
+    article["urls"] = list(
+        db.query(
+            "SELECT url, kind, found_via, first_seen_at FROM article_urls WHERE article_id = ? ORDER BY first_seen_at, url",
+            [article_id],
+        )
+    )
+    article["fetches"] = list(
+        db.query(
+            "SELECT id, url, final_url, status, fetched_at, html_size, html_gz IS NOT NULL AS html_kept "
+            "FROM article_fetches WHERE article_id = ? ORDER BY id",
+            [article_id],
+        )
+    )
+    return article
+
+
+def outlet_summaries(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Each outlet: articles stored, newest article, its last run and the last error seen."""
+    sql = """
+        SELECT o.id, o.name,
+               (SELECT count(*) FROM articles a WHERE a.outlet_id = o.id) AS articles,
+               (SELECT max(coalesce(a.published_at, a.first_seen_at)) FROM articles a
+                    WHERE a.outlet_id = o.id) AS newest,
+               r.started_at AS last_run, r.status AS last_status, r.articles_new AS last_new,
+               r.pages AS last_pages,
+               (SELECT r2.last_error FROM crawl_runs r2 WHERE r2.outlet_id = o.id AND r2.last_error IS NOT NULL
+                    ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1) AS last_error
+        FROM outlets o
+        LEFT JOIN crawl_runs r ON r.id = (SELECT id FROM crawl_runs WHERE outlet_id = o.id
+                                          ORDER BY started_at DESC, id DESC LIMIT 1)
+        ORDER BY o.id"""
+    return list(db.query(sql))
+
+
+def stored_html(db: sqlite_utils.Database, *, outlet: str | None = None) -> Iterator[dict[str, Any]]:
+    """The latest kept raw HTML of each article (for `newsmon reextract`)."""
+    where = "WHERE a.outlet_id = ?" if outlet else ""
+    sql = f"""
+        SELECT a.id AS article_id, a.outlet_id, f.final_url, f.html_gz, f.headers, f.hints, a.found_via
+        FROM articles a JOIN article_fetches f ON f.id = (
+            SELECT id FROM article_fetches WHERE article_id = a.id AND html_gz IS NOT NULL ORDER BY id DESC LIMIT 1)
+        {where} ORDER BY a.id"""
+    yield from db.query(sql, [outlet] if outlet else [])
