@@ -69,7 +69,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> FeedRe
             "title": entry.get("title") or None,
             "author": entry.get("author") or None,
             "feed_published_at": _struct_to_iso(entry.get("published_parsed")),
-            "feed_updated_at": _struct_to_iso(entry.get("updated_parsed")),
+            # dict.get, not entry.get: FeedParserDict falls back from updated to published (with a
+            # DeprecationWarning), which would invent a modification date the feed never gave.
+            "feed_updated_at": _struct_to_iso(dict.get(entry, "updated_parsed")),
         }
         links.append(Link(urljoin(url, link.strip()), FEED, {k: v for k, v in hints.items() if v}))
     if not links and problem is None and not parsed.get("version"):
@@ -144,7 +146,7 @@ NOT_ARTICLE_SEGMENTS = frozenset(
 MEDIA_EXTENSIONS = re.compile(
     r"\.(jpe?g|png|gif|webp|svg|ico|mp[34]|m4a|webm|avi|mov|pdf|zip|gz|xml|rss|atom|json|js|css|woff2?)$", re.I
 )
-_DATE_IN_PATH = re.compile(r"/(19|20)\d{2}[/-]\d{1,2}([/-]\d{1,2})?/|(19|20)\d{6}")
+_DATE_IN_PATH = re.compile(r"/(19|20)\d{2}[/-]\d{1,2}(?:[/-]\d{1,2})?(?=[/-])|(19|20)\d{6}")
 _NUMERIC_ID = re.compile(r"\d{5,}")
 
 

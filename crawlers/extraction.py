@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
+import dateparser
 import trafilatura
 from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
@@ -104,11 +105,12 @@ def extract_page(
     canonical = declared_canonical(tree, url)
     ld_author = _jsonld_author(tree)
     dates = resolve_dates(tree, url, hints=hints, tz=timezone)
+    headline = " ".join(" ".join(tree.xpath("(//h1)[1]//text()")).split())
     doc = trafilatura.bare_extraction(
         tree, url=url, prune_xpath=[*DEFAULT_PRUNE_XPATHS, *exclude_xpaths], **TRAFILATURA_OPTIONS
     )
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
-    text = _drop_leading_title(text, doc.title if doc is not None else None)
+    text = _drop_leading_title(text, doc.title if doc is not None else None, headline)
     if len(text) < MIN_TEXT_CHARS:
         return None
     if dates.published_at is None and doc.date:
@@ -133,10 +135,33 @@ def extract_page(
     )
 
 
-def _drop_leading_title(text: str, title: str | None) -> str:
-    """trafilatura keeps the article's <h1> as the first line; the title has its own field."""
+_WARM_UP_PAGES = (
+    "<html><head><title>t</title><meta property='article:published_time' content='2026-11-19T08:30:00'></head>"
+    "<body><article><p class='date'>Publié le 19 novembre 2026</p><p>" + "A sentence of text. " * 30 + "</p></article></body></html>",
+    "<html><head><title>t</title></head><body><div><p>Only a caption, 19 novembre 2026.</p></div></body></html>",
+)
+
+
+def warm_up() -> None:
+    """Run the extractor once on a page with text and once on one without.
+
+    The first calls build trafilatura's caches, load the fallback extractors' stoplists and
+    dateparser's language data: 0.1-0.3 s each, which would otherwise block the crawl's reactor
+    in the middle of a run.
+    """
+    for page in _WARM_UP_PAGES:
+        extract_page(page, "http://warm-up.invalid/2026/11/19/warm-up-page")
+    dateparser.parse("19 novembre 2026 à 18h20")
+
+
+def _drop_leading_title(text: str, *titles: str | None) -> str:
+    """trafilatura keeps the article's <h1> as the first line; the title has its own field.
+
+    `titles` are trafilatura's title (often og:title) and the page's first <h1>, which may differ.
+    """
     first, _, rest = text.partition("\n")
-    if title and rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+    first = " ".join(first.split()).casefold()
+    if rest and any(t and first == " ".join(t.split()).casefold() for t in titles):
         return rest.lstrip()
     return text
 

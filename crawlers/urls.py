@@ -23,11 +23,14 @@ def is_tracking_param(name: str) -> bool:
 def canonical_url(url: str) -> str:
     """Canonical form of `url`: lower-case host, no fragment, no tracking parameters, sorted query.
 
-    Idempotent, and never raises on a string: a URL it cannot parse comes back stripped.
+    Idempotent, and never raises on a string: a URL it cannot parse, or one without a host,
+    comes back stripped and otherwise unchanged.
     """
     url = url.strip()
     try:
         parts = urlsplit(url)
+        if not parts.hostname:
+            return url
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
         cleaned = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
         return canonicalize_url(cleaned, keep_fragments=False)

@@ -401,7 +401,7 @@ def demo(state: State, workdir: str) -> None:
         newsmon demo
         newsmon --db data/demo/newsmon.db search "retraites OR elections"
     """
-    from monitor.demo.server import DemoServer, render_config
+    from monitor.demo.server import render_config, start_subprocess, stop_subprocess
     from monitor.runner import run_crawl
     from storage.queries import search as run_search
 
@@ -410,12 +410,18 @@ def demo(state: State, workdir: str) -> None:
     database = (folder / "newsmon.db").resolve()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    with DemoServer() as server:
+    # The site is served from a child process, as a real site would be: in this process its
+    # threads would compete with the crawl for the GIL and distort the figures.
+    server, info = start_subprocess()
+    try:
+        bases = info["outlets"]
         config_path = folder / "newsmon.toml"
-        config_path.write_text(render_config(server.bases, str(database)), encoding="utf-8")
+        config_path.write_text(render_config(bases, str(database)), encoding="utf-8")
         config = load_config(config_path)
-        click.echo(f"demo outlets served at: {', '.join(f'{k} {v}' for k, v in sorted(server.bases.items()))}")
+        click.echo(f"demo outlets served at: {', '.join(f'{k} {v}' for k, v in sorted(bases.items()))}")
         summary = run_crawl(config)
+    finally:
+        stop_subprocess(server)
     click.echo(render_summary(summary))
     from storage.db import open_database
 

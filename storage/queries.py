@@ -40,11 +40,22 @@ def parse_when(value: str | None, *, option: str, end_of_day: bool = False) -> s
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _text(value: str, what: str) -> str:
+    """User text for a query: SQLite needs valid UTF-8; undecodable bytes become a clear error."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QueryError(f"{what}: {value!r} is not valid text (undecodable bytes)") from None
+    return value
+
+
 def _filters(
     outlet: str | None, language: str | None, since: str | None, until: str | None, alias: str = "a"
 ) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
+    outlet = _text(outlet, "--outlet") if outlet else outlet
+    language = _text(language, "--lang") if language else language
     if outlet:
         where.append(f"{alias}.outlet_id = ?")
         params.append(outlet)
@@ -77,6 +88,7 @@ def search(
     """
     if not query.strip():
         raise QueryError("search: the query is empty")
+    query = _text(query, "search")
     where, params = _filters(outlet, language, since, until)
     sql = f"""
         SELECT a.id, a.outlet_id AS outlet, a.title, a.published_at, a.language, a.url,

@@ -43,7 +43,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             tags TEXT,                   -- JSON list
             published_at TEXT,           -- ISO 8601 UTC
             modified_at TEXT,            -- ISO 8601 UTC
-            date_source TEXT,            -- json-ld | meta | text | news-sitemap | feed | url | extractor
+            date_source TEXT,            -- json-ld | meta | text | news-sitemap | feed | url
             date_flags TEXT,             -- JSON list of rejected dates (future, before 1990)
             found_via TEXT,              -- feed | sitemap | news-sitemap | homepage
             language TEXT,

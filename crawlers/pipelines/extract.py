@@ -7,13 +7,14 @@ counted in `newsmon/time/extract` so the cost is visible per run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
-from crawlers.extraction import decode_html, extract_page
+from crawlers.extraction import decode_html, extract_page, warm_up
 from crawlers.stats import count
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+
 class ExtractPipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -34,7 +36,13 @@ class ExtractPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def process_item(self, item: PageItem) -> PageItem:
+    def open_spider(self) -> None:
+        warm_up()
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        # Let the reactor run (downloads, timers) between two pages, so it is never blocked for
+        # longer than one extraction. Moving extraction to a process pool is the later step.
+        await asyncio.sleep(0)
         outlet = self.crawler.spider.outlets[item.outlet_id]  # type: ignore[union-attr]
         started = time.perf_counter()
         try:

@@ -101,7 +101,7 @@ class OutletSpider(Spider):
                 yield self._seed(outlet, outlet.homepage, self.parse_listing, HOMEPAGE)
 
     def _seed(self, outlet: Outlet, url: str, callback: Any, channel: str) -> Request:
-        meta = {"outlet": outlet.id, "channel": channel, "seed": True, "listing_depth": 0, "sitemap_depth": 0}
+        meta = _meta(outlet.id, channel, seed=True)
         return Request(url, callback, errback=self.on_error, priority=SEED_PRIORITY, dont_filter=True, meta=meta)
 
     def _received(self, response: Response) -> Outlet:
@@ -147,7 +147,7 @@ class OutletSpider(Spider):
             if depth + 1 > MAX_SITEMAP_DEPTH:
                 logger.info("sitemap nesting too deep outlet=%s url=%s", outlet.id, url)
                 break
-            meta = {**response.meta, "seed": False, "sitemap_depth": depth + 1}
+            meta = _meta(outlet.id, SITEMAP, sitemap_depth=depth + 1)
             yield Request(url, self.parse_sitemap, errback=self.on_error, priority=SITEMAP_PRIORITY, meta=meta)
         for link in result.links:
             yield from self.follow_article(outlet, link)
@@ -167,7 +167,7 @@ class OutletSpider(Spider):
                 if depth + 1 <= outlet.max_depth:
                     yield from self.follow_article(outlet, Link(url, HOMEPAGE))
             elif depth + 1 < outlet.max_depth and is_listing(url):
-                meta = {**response.meta, "seed": False, "listing_depth": depth + 1}
+                meta = _meta(outlet.id, HOMEPAGE, listing_depth=depth + 1)
                 yield Request(url, self.parse_listing, errback=self.on_error, priority=LISTING_PRIORITY, meta=meta)
 
     # Hooks for outlet-specific spiders ------------------------------------------------------
@@ -211,7 +211,7 @@ class OutletSpider(Spider):
             self.count(outlet.id, "articles/capped")
             return
         self.requested[outlet.id] += 1
-        meta = {"outlet": outlet.id, "channel": link.channel, "article_url": url}
+        meta = _meta(outlet.id, link.channel, article_url=url)
         yield Request(url, self.parse_article, errback=self.on_error, priority=ARTICLE_PRIORITY, meta=meta)
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
@@ -263,6 +263,11 @@ class OutletSpider(Spider):
         self.count(outlet_id, f"errors/{kind}")
         assert self.crawler.stats is not None
         self.crawler.stats.set_value(f"newsmon/outlet/{outlet_id}/last_error", message)
+
+
+def _meta(outlet_id: str, channel: str, *, seed: bool = False, **extra: Any) -> dict[str, Any]:
+    """A new request's meta: only our keys (copying response.meta would forward Scrapy's own)."""
+    return {"outlet": outlet_id, "channel": channel, "seed": seed, "listing_depth": 0, "sitemap_depth": 0, **extra}
 
 
 def _header(response: Response, name: str) -> str | None:
