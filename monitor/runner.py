@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
+from scrapy.utils.misc import load_object
 
+from crawlers.spiders.outlet import OutletSpider
 from monitor.errors import CrawlError
 from monitor.logs import apply_levels
 from storage.db import open_database
@@ -67,6 +69,17 @@ def spider_groups(outlets: Iterable[Outlet]) -> dict[str, list[str]]:
     return dict(groups)
 
 
+def load_spider(loader: SpiderLoader, name: str, outlet_ids: list[str]) -> type[OutletSpider]:
+    """A spider by its name in crawlers/spiders, or by import path ("package.module.Class")."""
+    try:
+        spidercls = load_object(name) if "." in name else loader.load(name)
+    except (KeyError, ImportError, NameError, AttributeError, ValueError) as exc:
+        raise CrawlError(f"outlets {', '.join(outlet_ids)}: cannot load spider {name!r}: {exc}") from None
+    if not (isinstance(spidercls, type) and issubclass(spidercls, OutletSpider)):
+        raise CrawlError(f"outlets {', '.join(outlet_ids)}: spider {name!r} is not an OutletSpider subclass")
+    return spidercls
+
+
 @dataclass
 class RunSummary:
     run_id: str
@@ -103,10 +116,7 @@ def run_crawl(config: Config, outlet_ids: Iterable[str] = (), *, progress: float
     apply_levels()
     crawlers = []
     for spider_name, ids in spider_groups(outlets).items():
-        try:
-            spidercls = loader.load(spider_name)
-        except KeyError:
-            raise CrawlError(f"outlets {', '.join(ids)}: no spider named {spider_name!r} in crawlers/spiders") from None
+        spidercls = load_spider(loader, spider_name, ids)
         crawler = process.create_crawler(spidercls)
         crawlers.append(crawler)
         process.crawl(crawler, outlets=",".join(ids))

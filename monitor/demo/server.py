@@ -241,15 +241,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self._status = code
+        # Log before the body goes out: a client that has its response can rely on the log line.
+        self._log_request()
         super().send_response(code, message)
 
     # -- serving -------------------------------------------------------------------------------
 
     def _serve(self, *, head: bool) -> None:
-        try:
-            self._dispatch(head=head)
-        finally:
-            self._log_request()
+        self._dispatch(head=head)
 
     def _dispatch(self, *, head: bool) -> None:
         parts = urlsplit(self.path)

@@ -1,0 +1,120 @@
+"""Crawl behaviours on purpose-built sites: outlet-specific spiders, retries with backoff, the page
+size cap, a database that cannot be opened. Real servers on loopback, real crawls in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Site, newsmon, write_config
+
+ARTICLE = """<html><head><title>{title}</title></head><body><article><h1>{title}</h1>
+<p>{body}</p></article></body></html>"""
+BODY = ("The harbour authority said on Thursday that the new pier would open in spring, after two years of "
+        "works delayed by storms and by a dispute over the cost of the foundations. ") * 4
+
+
+@pytest.fixture
+def custom_site(tmp_path: Path) -> Any:
+    """Two outlets: 'flaky' whose feed always answers 503 with Retry-After, 'big' with one page
+    over the size cap and one normal article."""
+    from monitor.demo.server import DemoServer
+
+    root = tmp_path / "site"
+    flaky = root / "flaky"
+    flaky.mkdir(parents=True)
+    (flaky / "_routes.json").write_text(json.dumps({"/rss.xml": {"status": 503, "headers": {"Retry-After": "1"}}}))
+    big = root / "big" / "news"
+    big.mkdir(parents=True)
+    (big / "2026-11-20-harbour-pier-opens-in-spring.html").write_text(ARTICLE.format(title="Pier", body=BODY))
+    (big / "2026-11-20-an-enormous-page-over-the-cap.html").write_text(
+        ARTICLE.format(title="Huge", body=BODY * 1500)  # ~1.2 MB
+    )
+    (root / "big" / "index.html").write_text(
+        '<a href="/news/2026-11-20-harbour-pier-opens-in-spring.html">a</a>'
+        '<a href="/news/2026-11-20-an-enormous-page-over-the-cap.html">b</a>'
+    )
+    log = tmp_path / "requests.jsonl"
+    with DemoServer(root, log_path=log) as server:
+        yield server, log
+
+
+def test_retries_with_backoff_then_fails_alone(custom_site: Any, tmp_path: Path) -> None:
+    server, log = custom_site
+    db = tmp_path / "x.db"
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[storage]
+database = "{db}"
+[crawl]
+user_agent = "newsmon-test"
+max_page_bytes = 1000000
+[[outlets]]
+id = "flaky"
+feeds = ["{server.bases['flaky']}/rss.xml"]
+[[outlets]]
+id = "big"
+homepage = "{server.bases['big']}/"
+""")
+    result = newsmon("--config", str(config), "crawl", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs = {r["outlet_id"]: r for r in json.loads(result.stdout)["outlets"]}
+
+    attempts = [json.loads(line) for line in log.read_text().splitlines() if '"/rss.xml"' in line]
+    assert [a["status"] for a in attempts] == [503, 503, 503]  # RETRY_TIMES = 2
+    gaps = [b["ts"] - a["ts"] for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert gaps[0] >= 0.9 and gaps[1] >= 1.9, gaps  # max(Retry-After 1 s, 1 s backoff), then 2 s
+    assert runs["flaky"]["status"] == "failed" and runs["flaky"]["errors"] == {"http_503": 1}
+
+    assert runs["big"]["errors"] == {"too_large": 1}
+    assert runs["big"]["articles_new"] == 1 and runs["big"]["status"] == "partial"
+
+
+def test_outlet_specific_spider_by_import_path(site: Site, tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    config = write_config(tmp_path / "c.toml", site, db)
+    text = config.read_text().replace('id = "zeitung"', 'id = "zeitung"\nspider = "tests.outlet_spiders.OnlyHydrogenSpider"')
+    config.write_text(text)
+    result = newsmon("--config", str(config), "crawl", "zeitung", "wire", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    counts = dict(conn.execute("SELECT outlet_id, count(*) FROM articles GROUP BY outlet_id").fetchall())
+    urls = [u for (u,) in conn.execute("SELECT url FROM articles WHERE outlet_id = 'zeitung'")]
+    conn.close()
+    assert counts == {"zeitung": 1, "wire": len(site.expected["outlets"]["wire"]["articles"])}
+    assert "wasserstoff" in urls[0]
+
+
+def test_unknown_spider_is_a_clear_error(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", site, tmp_path / "s.db")
+    config.write_text(config.read_text().replace('id = "wire"', 'id = "wire"\nspider = "nosuchspider"'))
+    result = newsmon("--config", str(config), "crawl", "wire")
+    assert result.returncode == 1
+    assert "cannot load spider 'nosuchspider'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unusable_database_fails_before_any_request(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", site, tmp_path / "s.db")
+    before = len(site.requests())
+    result = newsmon("--config", str(config), "--db", "/proc/newsmon/x.db", "crawl")
+    assert result.returncode == 1
+    assert "cannot open database /proc/newsmon/x.db" in result.stderr and "Traceback" not in result.stderr
+    assert len(site.requests()) == before
+
+
+def test_crawl_settings_carry_the_config(site: Site, tmp_path: Path) -> None:
+    from monitor.config import load_config
+    from monitor.runner import crawl_settings
+
+    config = load_config(write_config(tmp_path / "c.toml", site, tmp_path / "s.db", download_delay=0.5,
+                                      per_host_concurrency=2, timeout=7, max_page_bytes=123456))
+    s = crawl_settings(config, config.outlets, "run-1")
+    assert (s["DOWNLOAD_DELAY"], s["CONCURRENT_REQUESTS_PER_DOMAIN"], s["DOWNLOAD_TIMEOUT"], s["DOWNLOAD_MAXSIZE"]) == (
+        0.5, 2, 7, 123456)
+    assert s["USER_AGENT"] == "newsmon-demo/0.1" and s["ROBOTSTXT_OBEY"] is True
+    assert [o["id"] for o in s["NEWSMON_OUTLETS"]] == sorted(site.bases)
+    json.dumps(s)  # plain values only: a crawl can be fed these in a child process
