@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,6 @@ test: lint
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache build *.egg-info
+
+bench: $(STAMP)
+	$(BIN)/python bench/demo_crawl.py --runs 5

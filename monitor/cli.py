@@ -264,6 +264,8 @@ def show(state: State, article_id: int, no_text: bool, as_json: bool) -> None:
 def outlets(state: State, as_json: bool) -> None:
     """Each outlet: articles stored, newest article, last run, its result and last error.
 
+    Outlets of the config that have never been crawled are listed as "never run".
+
     Example:
 
         newsmon outlets --json
@@ -271,6 +273,14 @@ def outlets(state: State, as_json: bool) -> None:
     from storage.queries import outlet_summaries
 
     rows = outlet_summaries(state.open_db())
+    # Outlets in the config that never ran are listed too, so a typo'd or new outlet shows up.
+    try:
+        configured = state.config().outlets
+    except NewsmonError:
+        configured = ()
+    known = {r["id"] for r in rows}
+    rows += [{"id": o.id, "name": o.name, "articles": 0, "last_status": "never run"}
+             for o in configured if o.id not in known]
     if as_json:
         click.echo(dumps(rows))
         return

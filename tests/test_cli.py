@@ -204,3 +204,26 @@ def test_reextract_changes_nothing_when_nothing_changed(
     config = str(crawled[0].config)
     result = invoke(runner, "--config", config, "--db", db, "reextract")
     assert "0 changed" in result.output
+
+
+def test_extract_command_fetches_a_url(runner: CliRunner, site: Site) -> None:
+    article = site.expected["outlets"]["wire"]["articles"][1]
+    result = invoke(runner, "extract", site.bases["wire"] + article["path"], "--json")
+    data = json.loads(result.stdout)
+    assert data["title"] == article["title"] and data["language"] == "en"
+    assert data["published_at"] == article["published_at"] and data["date_source"] == article["date_source"]
+    for sentence in article["must_contain"]:
+        assert sentence in data["text"]
+
+
+def test_extract_command_page_without_text(runner: CliRunner, site: Site) -> None:
+    result = runner.invoke(cli, ["extract", site.bases["lumiere"] + "/fr/tag/climat/"])
+    assert result.exit_code == 1 and "no article text found" in result.output
+
+
+def test_outlets_lists_configured_outlets_that_never_ran(runner: CliRunner, db: str, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[[outlets]]\nid = 'brand-new'\nfeeds = ['https://new.example/rss']\n", encoding="utf-8")
+    data = json.loads(invoke(runner, "--config", str(config), "--db", db, "outlets", "--json").stdout)
+    new = next(o for o in data if o["id"] == "brand-new")
+    assert new["last_status"] == "never run" and new["articles"] == 0
