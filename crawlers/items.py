@@ -14,6 +14,7 @@ class PageItem:
     status: int
     body: bytes = field(repr=False)
     content_type: str | None
+    encoding: str | None  # as Scrapy decoded it (BOM, HTTP header, <meta>, guess)
     headers: dict[str, str] = field(repr=False)
     fetched_at: str
     found_via: str  # feed | sitemap | news-sitemap | homepage

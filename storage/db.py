@@ -40,14 +40,25 @@ def open_database(path: str | Path, *, create: bool = True, migrate: bool = True
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        if migrate:
-            pending = migrations.pending(db)
-            if pending:
-                logger.info("migrating database=%s migrations=%s", path, ",".join(m.name for m in pending))
-                migrations.apply(db)
+        if migrate and migrations.pending(db):
+            migrate_database(db, path)
     except (sqlite3.Error, OSError) as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     return db
+
+
+def migrate_database(db: sqlite_utils.Database, path: Path) -> None:
+    """Apply pending migrations under the write lock.
+
+    Two processes opening a new database at once (a crawl and the service) would otherwise both
+    find m001 pending and the second would fail on "table already exists". Holding BEGIN IMMEDIATE,
+    the second waits, then finds nothing pending. sqlite-utils' atomic() nests as savepoints.
+    """
+    with write_transaction(db):
+        pending = migrations.pending(db)
+        if pending:
+            logger.info("migrating database=%s migrations=%s", path, ",".join(m.name for m in pending))
+            migrations.apply(db)
 
 
 @contextlib.contextmanager

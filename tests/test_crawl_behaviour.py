@@ -38,6 +38,11 @@ def custom_site(tmp_path: Path) -> Any:
         '<a href="/news/2026-11-20-harbour-pier-opens-in-spring.html">a</a>'
         '<a href="/news/2026-11-20-an-enormous-page-over-the-cap.html">b</a>'
     )
+    blocked = root / "blocked"
+    blocked.mkdir()
+    (blocked / "robots.txt").write_text("User-agent: *\nDisallow: /rss.xml\n")
+    (blocked / "rss.xml").write_text("<rss version='2.0'><channel><title>t</title></channel></rss>")
+    (blocked / "_routes.json").write_text(json.dumps({"/": {"redirect": "{{base:offhost}}/", "status": 302}}))
     log = tmp_path / "requests.jsonl"
     with DemoServer(root, log_path=log) as server:
         yield server, log
@@ -59,6 +64,10 @@ feeds = ["{server.bases['flaky']}/rss.xml"]
 [[outlets]]
 id = "big"
 homepage = "{server.bases['big']}/"
+[[outlets]]
+id = "blocked"
+feeds = ["{server.bases['blocked']}/rss.xml"]
+homepage = "{server.bases['blocked']}/"
 """)
     result = newsmon("--config", str(config), "crawl", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -72,6 +81,13 @@ homepage = "{server.bases['big']}/"
 
     assert runs["big"]["errors"] == {"too_large": 1}
     assert runs["big"]["articles_new"] == 1 and runs["big"]["status"] == "partial"
+
+    # A feed forbidden by robots.txt and a homepage redirecting off the outlet: both seeds fail.
+    assert runs["blocked"]["status"] == "failed"
+    assert runs["blocked"]["errors"] == {"robots_denied": 1, "offsite_redirect": 1}
+    requests = [json.loads(line) for line in log.read_text().splitlines()]
+    assert not [r for r in requests if r["site"] == "blocked" and r["path"] == "/rss.xml"]
+    assert not [r for r in requests if r["host"] == server.offhost.split("://", 1)[1]]
 
 
 def test_outlet_specific_spider_by_import_path(site: Site, tmp_path: Path) -> None:
@@ -118,3 +134,29 @@ def test_crawl_settings_carry_the_config(site: Site, tmp_path: Path) -> None:
     assert s["USER_AGENT"] == "newsmon-demo/0.1" and s["ROBOTSTXT_OBEY"] is True
     assert [o["id"] for o in s["NEWSMON_OUTLETS"]] == sorted(site.bases)
     json.dumps(s)  # plain values only: a crawl can be fed these in a child process
+
+
+def test_two_crawls_at_once_never_store_an_article_twice(site: Site, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    db = tmp_path / "shared.db"
+    config = write_config(tmp_path / "c.toml", site, db)
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "monitor", "-q", "--config", str(config), "crawl", "--json"],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
+    conn = sqlite3.connect(db)
+    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    doubled = conn.execute("SELECT count(*) FROM (SELECT outlet_id, content_hash FROM articles "
+                           "GROUP BY 1, 2 HAVING count(*) > 1)").fetchone()[0]
+    conn.close()
+    expected = sum(len(o["articles"]) for o in site.expected["outlets"].values())
+    assert (total, doubled) == (expected, 0)
+    new = [sum(o["articles_new"] for o in json.loads(out)["outlets"]) for out, _ in outputs]
+    assert sum(new) == expected  # each article counted new by exactly one of the two crawls

@@ -32,7 +32,7 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
         sitename=ex.sitename, image=ex.image, categories=ex.categories, tags=ex.tags,
         published_at=ex.published_at, modified_at=ex.modified_at, date_source=ex.date_source,
         date_flags=ex.date_flags, language=lang.code, language_confidence=lang.confidence,
-        language_source=lang.source, headers=item.headers, hints=item.hints, encoding=None, html=item.body, run_id=run_id,
+        language_source=lang.source, headers=item.headers, hints=item.hints, encoding=item.encoding, html=item.body, run_id=run_id,
     )
 
 

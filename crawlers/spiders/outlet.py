@@ -228,6 +228,7 @@ class OutletSpider(Spider):
             status=response.status,
             body=response.body,
             content_type=ctype or None,
+            encoding=response.encoding,
             headers={h: v for h in KEPT_HEADERS if (v := _header(response, h))},
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             found_via=response.meta["channel"],
@@ -243,18 +244,25 @@ class OutletSpider(Spider):
         if outlet_id not in self.outlets:
             return
         exc = failure.value
+        seed = request.meta.get("seed")
         if isinstance(exc, OffsiteRequest):
-            return  # counted by the host gate; not an error of the outlet
-        if isinstance(exc, HttpError):
+            # Counted by the host gate. An article link leaving the outlet is routine; a feed,
+            # sitemap or homepage that redirects off the outlet's hosts is a config problem.
+            if not seed:
+                return
+            kind = "offsite_redirect"
+        elif isinstance(exc, HttpError):
             self.count(outlet_id, "pages")
             kind = f"http_{exc.response.status}"
         elif isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
             self.count(outlet_id, "robots_denied")
             logger.info("forbidden by robots.txt outlet=%s url=%s", outlet_id, request.url)
-            return
+            if not seed:
+                return
+            kind = "robots_denied"
         else:
             kind = _error_kind(exc)
-        if request.meta.get("seed"):
+        if seed:
             self.count(outlet_id, "seeds/failed")
         self.note_error(outlet_id, kind, f"{kind}: {request.url}")
         logger.warning("fetch failed outlet=%s url=%s kind=%s error=%s", outlet_id, request.url, kind, exc)
