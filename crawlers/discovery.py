@@ -76,7 +76,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> FeedRe
         links.append(Link(urljoin(url, link.strip()), FEED, {k: v for k, v in hints.items() if v}))
     if not links and problem is None and not parsed.get("version"):
         problem = "not a feed (no RSS or Atom root element)"
-    return FeedResult(links, problem if (problem and not links) or not links else None)
+    # A broken feed that still gave entries is usable; only one that gave nothing is reported.
+    return FeedResult(links, problem if not links else None)
 
 
 _SAFE_XML = etree.XMLParser(

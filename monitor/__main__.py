@@ -1,4 +1,4 @@
 from monitor.cli import cli
 
 if __name__ == "__main__":
-    cli()
+    cli(prog_name="newsmon")

@@ -82,6 +82,7 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbos
 
     Example:
 
+    \b
         newsmon --config config/newsmon.toml crawl
     """
     setup_logging(verbose, quiet)
@@ -95,6 +96,7 @@ def check_config(state: State) -> None:
 
     Example:
 
+    \b
         newsmon --config config/newsmon.toml check-config
     """
     config = state.config()
@@ -114,8 +116,9 @@ def crawl(state: State, outlets: tuple[str, ...], as_json: bool) -> None:
 
     Example:
 
+    \b
         newsmon crawl
-        newsmon crawl rfi-fr elpais
+        newsmon crawl rfi-fr el-pais
     """
     from monitor.runner import run_crawl
 
@@ -172,6 +175,7 @@ def search(state: State, query: str, outlet: str | None, lang: str | None, since
 
     Example:
 
+    \b
         newsmon search 'sahel OR "coup d état"' --lang fr --since 2026-11-01
     """
     from storage.queries import parse_when
@@ -207,6 +211,7 @@ def export(state: State, fmt: str, outlet: str | None, lang: str | None, since: 
 
     Example:
 
+    \b
         newsmon export --outlet rfi-fr --since 2026-11-01 -o rfi.jsonl
     """
     from storage.queries import EXPORT_COLUMNS, export_rows, parse_when
@@ -235,6 +240,7 @@ def show(state: State, article_id: int, no_text: bool, as_json: bool) -> None:
 
     Example:
 
+    \b
         newsmon show 42
     """
     from storage.queries import get_article
@@ -268,6 +274,7 @@ def outlets(state: State, as_json: bool) -> None:
 
     Example:
 
+    \b
         newsmon outlets --json
     """
     from storage.queries import outlet_summaries
@@ -301,6 +308,7 @@ def extract(state: State, target: str, outlet_id: str | None, page_url: str | No
 
     Example:
 
+    \b
         newsmon extract https://www.example.org/news/some-article --outlet example-fr
         newsmon extract saved.html --url https://www.example.org/news/some-article
     """
@@ -357,6 +365,7 @@ def reextract(state: State, outlet_id: str | None) -> None:
 
     Example:
 
+    \b
         newsmon reextract --outlet rfi-fr
     """
     import json
@@ -408,8 +417,9 @@ def demo(state: State, workdir: str) -> None:
 
     Example:
 
+    \b
         newsmon demo
-        newsmon --db data/demo/newsmon.db search "retraites OR elections"
+        newsmon --db data/demo/newsmon.db search "eau OR water OR agua OR Wasser"
     """
     from monitor.demo.server import render_config, start_subprocess, stop_subprocess
     from monitor.runner import run_crawl

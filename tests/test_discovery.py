@@ -421,3 +421,8 @@ def test_is_article_url_heuristic(url: str, channel: str, expected: bool) -> Non
 )
 def test_is_article_url_outlet_pattern_overrides(url: str, expected: bool, channel: str) -> None:
     assert is_article_url(url, PATTERNED, channel) is expected
+
+
+def test_parse_feed_valid_but_empty_is_not_malformed() -> None:
+    empty = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
+    assert parse_feed(empty, FEED_URL, "application/rss+xml").malformed is None

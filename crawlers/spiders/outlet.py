@@ -109,12 +109,14 @@ class OutletSpider(Spider):
         self.count(outlet.id, "pages")
         return outlet
 
-    def _seed_result(self, response: Response, ok: bool, problem: str = "") -> None:
+    def _seed_result(self, response: Response, problem: tuple[str, str] | None = None) -> None:
+        """Count a feed/sitemap/listing response as usable, or as an error (kind, detail)."""
         outlet_id = response.meta["outlet"]
         if response.meta.get("seed"):
-            self.count(outlet_id, "seeds/ok" if ok else "seeds/failed")
-        if not ok:
-            self.note_error(outlet_id, problem.split(":")[0].replace(" ", "_"), f"{problem}: {response.url}")
+            self.count(outlet_id, "seeds/failed" if problem else "seeds/ok")
+        if problem:
+            kind, detail = problem
+            self.note_error(outlet_id, kind, f"{kind}: {detail}: {response.url}")
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -123,7 +125,7 @@ class OutletSpider(Spider):
         result = parse_feed(response.body, response.url, _header(response, "content-type"))
         if result.malformed:
             logger.warning("unusable feed outlet=%s url=%s problem=%s", outlet.id, response.url, result.malformed)
-        self._seed_result(response, bool(result.links), f"malformed feed: {result.malformed}")
+        self._seed_result(response, ("malformed_feed", result.malformed) if result.malformed else None)
         for link in result.links:
             yield from self.follow_article(outlet, link)
 
@@ -135,13 +137,12 @@ class OutletSpider(Spider):
                 body = gunzip(body, max_size=self.max_bytes)
             except Exception as exc:  # noqa: BLE001 - corrupt or oversized gzip: a broken sitemap
                 logger.warning("unreadable gzip sitemap outlet=%s url=%s error=%s", outlet.id, response.url, exc)
-                self._seed_result(response, False, "malformed sitemap: bad gzip")
+                self._seed_result(response, ("malformed_sitemap", "bad gzip"))
                 return
         result = parse_sitemap(body, response.url)
-        ok = result.kind != "unknown"
-        if not ok:
+        if result.kind == "unknown":
             logger.warning("unusable sitemap outlet=%s url=%s", outlet.id, response.url)
-        self._seed_result(response, ok, "malformed sitemap: not a sitemap")
+        self._seed_result(response, ("malformed_sitemap", "not a sitemap") if result.kind == "unknown" else None)
         depth = response.meta.get("sitemap_depth", 0)
         for url in result.sitemaps:
             if depth + 1 > MAX_SITEMAP_DEPTH:
@@ -155,9 +156,9 @@ class OutletSpider(Spider):
     def parse_listing(self, response: Response) -> Iterator[Request]:
         outlet = self._received(response)
         if not isinstance(response, TextResponse):
-            self._seed_result(response, False, "not html")
+            self._seed_result(response, ("not_html", "listing page is not HTML"))
             return
-        self._seed_result(response, True)
+        self._seed_result(response)
         depth = response.meta.get("listing_depth", 0)
         for url in self.article_links(response, outlet):
             if not outlet.allows_url(url):
