@@ -309,7 +309,7 @@ def extract(state: State, target: str, outlet_id: str | None, page_url: str | No
     Example:
 
     \b
-        newsmon extract https://www.example.org/news/some-article --outlet example-fr
+        newsmon extract https://www.rfi.fr/fr/afrique/20261118-some-article --outlet rfi-fr
         newsmon extract saved.html --url https://www.example.org/news/some-article
     """
     from crawlers.extraction import decode_html, extract_page
