@@ -131,9 +131,22 @@ def run_crawl(config: Config, outlet_ids: Iterable[str] = (), *, progress: float
         db.close()
     if len(rows) != len(outlets) or any(r["status"] == "running" for r in rows):
         raise CrawlError(f"run {run_id} did not complete: see the log above for the error")
-    crawl_stats: dict[str, Any] = {}
-    for crawler in crawlers:
-        for key, value in (crawler.stats.get_stats() if crawler.stats else {}).items():
-            if isinstance(value, int | float) and not key.startswith("newsmon/outlet/"):
-                crawl_stats[key] = max(crawl_stats.get(key, value), value) if "max" in key else crawl_stats.get(key, 0) + value
-    return RunSummary(run_id, wall, rows, crawl_stats)
+    return RunSummary(run_id, wall, rows, merge_stats([c.stats.get_stats() for c in crawlers if c.stats]))
+
+
+def merge_stats(per_crawler: list[dict[str, Any]]) -> dict[str, Any]:
+    """Crawl-wide numeric stats of all crawlers of a run (per-outlet keys stay in crawl_runs).
+
+    Counters add up. Reactor figures and maxima do not: every crawler's LoopLag measures the same
+    reactor, and the longest extraction is the longest of any crawler.
+    """
+    merged: dict[str, Any] = {}
+    for stats in per_crawler:
+        for key, value in stats.items():
+            if not isinstance(value, int | float) or key.startswith("newsmon/outlet/"):
+                continue
+            if key.startswith("newsmon/reactor/") or key.endswith(("_max", "/max")):
+                merged[key] = max(merged.get(key, value), value)
+            else:
+                merged[key] = merged.get(key, 0) + value
+    return merged
