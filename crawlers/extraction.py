@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import dateparser
@@ -18,6 +18,9 @@ from trafilatura.utils import load_html
 from w3lib.encoding import html_to_unicode
 
 from crawlers.dates import jsonld_objects, resolve_dates
+
+if TYPE_CHECKING:
+    from crawlers.outlets import Outlet
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +136,16 @@ def extract_page(
         date_source=dates.date_source,
         date_flags=dates.flags,
     )
+
+
+def extract_for_outlet(
+    html: str, url: str, outlet: Outlet | None, hints: dict[str, Any] | None = None
+) -> PageExtraction | None:
+    """`extract_page` with an outlet's settings (exclude_xpaths, timezone); the crawl's pipeline,
+    `newsmon extract` and `newsmon reextract` all go through here."""
+    if outlet is None:
+        return extract_page(html, url, hints=hints)
+    return extract_page(html, url, exclude_xpaths=outlet.exclude_xpaths, hints=hints, timezone=outlet.timezone)
 
 
 _WARM_UP_PAGES = (

@@ -312,7 +312,7 @@ def extract(state: State, target: str, outlet_id: str | None, page_url: str | No
         newsmon extract https://www.rfi.fr/fr/afrique/20261118-some-article --outlet rfi-fr
         newsmon extract saved.html --url https://www.example.org/news/some-article
     """
-    from crawlers.extraction import decode_html, extract_page
+    from crawlers.extraction import decode_html, extract_for_outlet
     from crawlers.language import detect_language
 
     outlet = state.config().outlet(outlet_id) if outlet_id else None
@@ -323,10 +323,7 @@ def extract(state: State, target: str, outlet_id: str | None, page_url: str | No
         if not path.is_file():
             raise click.ClickException(f"{target}: no such file (give a file path or an http(s) URL)")
         body, content_type, url = path.read_bytes(), None, page_url or path.resolve().as_uri()
-    result = extract_page(
-        decode_html(body, content_type), url,
-        exclude_xpaths=outlet.exclude_xpaths if outlet else (), timezone=outlet.timezone if outlet else None,
-    )
+    result = extract_for_outlet(decode_html(body, content_type), url, outlet)
     if result is None:
         raise click.ClickException(f"{target}: no article text found (the page would be counted as no_text)")
     lang = detect_language(result.text, outlet.language if outlet else None)
@@ -370,7 +367,7 @@ def reextract(state: State, outlet_id: str | None) -> None:
     """
     import json
 
-    from crawlers.extraction import decode_html, extract_page
+    from crawlers.extraction import decode_html, extract_for_outlet
     from crawlers.language import detect_language
     from storage.articles import update_extraction
     from storage.dedup import content_hash
@@ -390,8 +387,7 @@ def reextract(state: State, outlet_id: str | None) -> None:
         outlet = outlets.get(row["outlet_id"])
         headers = json.loads(row["headers"] or "{}")
         html = decode_html(gzip.decompress(row["html_gz"]), headers.get("content-type"))
-        result = extract_page(html, row["final_url"], exclude_xpaths=outlet.exclude_xpaths if outlet else (),
-                              hints=json.loads(row["hints"] or "{}"), timezone=outlet.timezone if outlet else None)
+        result = extract_for_outlet(html, row["final_url"], outlet, json.loads(row["hints"] or "{}"))
         if result is None:
             empty += 1
             continue
