@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.utils.asyncio import AsyncioLoopingCall
+    from twisted.internet.task import LoopingCall
 
 TICK = 0.05
 
@@ -20,7 +22,7 @@ TICK = 0.05
 class LoopLag:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.task = None
+        self.task: AsyncioLoopingCall | LoopingCall | None = None
         self.last = 0.0
         self.histogram: dict[int, int] = {}  # lag in whole ms -> samples; bounded by distinct values
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from scrapy.utils.asyncio import AsyncioLoopingCall
+    from twisted.internet.task import LoopingCall
 
 logger = logging.getLogger("newsmon.progress")
 
@@ -23,7 +25,7 @@ class Progress:
     def __init__(self, crawler: Crawler, interval: float):
         self.crawler = crawler
         self.interval = interval
-        self.task = None
+        self.task: AsyncioLoopingCall | LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

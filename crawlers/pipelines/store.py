@@ -17,6 +17,7 @@ from storage.errors import StorageError
 if TYPE_CHECKING:
     from typing import Self
 
+    import sqlite_utils
     from scrapy.crawler import Crawler
 
     from crawlers.items import PageItem
@@ -29,7 +30,7 @@ class StorePipeline:
         self.crawler = crawler
         self.database = database
         self.keep_html = keep_html
-        self.db = None
+        self.db: sqlite_utils.Database | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -46,6 +47,7 @@ class StorePipeline:
     def process_item(self, item: PageItem) -> PageItem:
         stats = self.crawler.stats
         started = time.perf_counter()
+        assert self.db is not None, "open_spider() opens the database"
         try:
             result = save_article(self.db, item.record, keep_html=self.keep_html)
         except (sqlite3.Error, StorageError) as exc:

@@ -40,6 +40,7 @@ from storage.db import open_database
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
+    import sqlite_utils
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
@@ -61,6 +62,13 @@ class OutletSpider(Spider):
     name = "outlet"
 
     outlets: dict[str, Outlet]
+    db: sqlite_utils.Database  # read-only use: which article URLs are already stored
+    max_articles: int
+    max_bytes: int
+    seen: dict[str, set[str]]  # article URLs handled this run, per outlet
+    requested: dict[str, int]  # article requests made this run, per outlet
+    hints: dict[tuple[str, str], dict[str, Any]]  # what feeds/sitemaps said of each article URL
+    links: LinkExtractor
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> OutletSpider:
@@ -76,9 +84,9 @@ class OutletSpider(Spider):
         spider.db = open_database(settings["NEWSMON_DATABASE"])
         spider.max_articles = settings.getint("NEWSMON_MAX_ARTICLES_PER_RUN", 0)
         spider.max_bytes = settings.getint("DOWNLOAD_MAXSIZE")
-        spider.seen: dict[str, set[str]] = defaultdict(set)  # article URLs handled this run, per outlet
-        spider.requested: dict[str, int] = defaultdict(int)
-        spider.hints: dict[tuple[str, str], dict[str, Any]] = {}
+        spider.seen = defaultdict(set)
+        spider.requested = defaultdict(int)
+        spider.hints = {}
         spider.links = LinkExtractor(unique=True)
         crawler.signals.connect(spider._close_db, signal=signals.spider_closed)
         return spider
