@@ -227,3 +227,15 @@ def test_outlets_lists_configured_outlets_that_never_ran(runner: CliRunner, db: 
     data = json.loads(invoke(runner, "--config", str(config), "--db", db, "outlets", "--json").stdout)
     new = next(o for o in data if o["id"] == "brand-new")
     assert new["last_status"] == "never run" and new["articles"] == 0
+
+
+def test_extract_command_unreachable_url(runner: CliRunner) -> None:
+    from tests.conftest import free_port
+
+    result = runner.invoke(cli, ["extract", f"http://127.0.0.1:{free_port()}/fr/some-article"])
+    assert result.exit_code == 1 and "cannot fetch" in result.output and "Traceback" not in result.output
+
+
+def test_extract_command_missing_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["extract", str(tmp_path / "nope.html")])
+    assert result.exit_code == 1 and "no such file" in result.output
