@@ -151,16 +151,29 @@ _DATE_IN_PATH = re.compile(r"/(19|20)\d{2}[/-]\d{1,2}(?:[/-]\d{1,2})?(?=[/-])|(1
 _NUMERIC_ID = re.compile(r"\d{5,}")
 
 
-def looks_like_article(url: str) -> bool:
-    """Heuristic: a long multi-word slug, a date in the path, or a long numeric id; never a nav page."""
+def _page_path(url: str) -> tuple[str, list[str]] | None:
+    """The decoded path and its lower-case segments; None when the URL cannot be parsed or names
+    a media file (image, audio, video, PDF, feed, script)."""
     try:
         path = unquote(urlsplit(url).path)
     except ValueError:
-        return False
+        return None
     if MEDIA_EXTENSIONS.search(path):
+        return None
+    return path, [s for s in path.lower().split("/") if s]
+
+
+def _under_nav(segments: list[str]) -> bool:
+    return any(s in NOT_ARTICLE_SEGMENTS for s in segments)
+
+
+def looks_like_article(url: str) -> bool:
+    """Heuristic: a long multi-word slug, a date in the path, or a long numeric id; never a nav page."""
+    parsed = _page_path(url)
+    if parsed is None:
         return False
-    segments = [s for s in path.lower().split("/") if s]
-    if not segments or any(s in NOT_ARTICLE_SEGMENTS for s in segments):
+    path, segments = parsed
+    if not segments or _under_nav(segments):
         return False
     slug = re.sub(r"\.(s?html?|php|aspx?)$", "", segments[-1])
     words = [w for w in re.split(r"[-_]+", slug) if re.search(r"[^\W\d]", w)]
@@ -171,12 +184,8 @@ def looks_like_article(url: str) -> bool:
 
 def is_listing(url: str) -> bool:
     """A page worth reading for more article links (a section front), not nav/tag/author/media."""
-    try:
-        path = unquote(urlsplit(url).path)
-    except ValueError:
-        return False
-    segments = [s for s in path.lower().split("/") if s]
-    return not MEDIA_EXTENSIONS.search(path) and not any(s in NOT_ARTICLE_SEGMENTS for s in segments)
+    parsed = _page_path(url)
+    return parsed is not None and not _under_nav(parsed[1])
 
 
 def is_article_url(url: str, outlet: Outlet, channel: str) -> bool:
@@ -190,8 +199,5 @@ def is_article_url(url: str, outlet: Outlet, channel: str) -> bool:
     if channel in (FEED, NEWS_SITEMAP):
         # What a feed lists is meant as an article, even under /video/: fetch it, and a page
         # without text is counted as no_text, so the analyst sees it, rather than dropped unseen.
-        try:
-            return not MEDIA_EXTENSIONS.search(urlsplit(url).path)
-        except ValueError:
-            return False
+        return _page_path(url) is not None
     return looks_like_article(url)
