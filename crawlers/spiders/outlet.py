@@ -131,9 +131,11 @@ class OutletSpider(Spider):
     def parse_feed(self, response: Response) -> Iterator[Request]:
         outlet = self._received(response)
         result = parse_feed(response.body, response.url, _header(response, "content-type"))
+        problem = None
         if result.malformed:
             logger.warning("unusable feed outlet=%s url=%s problem=%s", outlet.id, response.url, result.malformed)
-        self._seed_result(response, ("malformed_feed", result.malformed) if result.malformed else None)
+            problem = ("malformed_feed", result.malformed)
+        self._seed_result(response, problem)
         for link in result.links:
             yield from self.follow_article(outlet, link)
 
@@ -148,9 +150,11 @@ class OutletSpider(Spider):
                 self._seed_result(response, ("malformed_sitemap", "bad gzip"))
                 return
         result = parse_sitemap(body, response.url)
+        problem = None
         if result.kind == "unknown":
             logger.warning("unusable sitemap outlet=%s url=%s", outlet.id, response.url)
-        self._seed_result(response, ("malformed_sitemap", "not a sitemap") if result.kind == "unknown" else None)
+            problem = ("malformed_sitemap", "not a sitemap")
+        self._seed_result(response, problem)
         depth = response.meta.get("sitemap_depth", 0)
         for url in result.sitemaps:
             if depth + 1 > MAX_SITEMAP_DEPTH:
