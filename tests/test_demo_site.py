@@ -5,10 +5,15 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import os
 import re
+import shutil
+import socket
+import threading
+import time
 import tomllib
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -22,6 +27,7 @@ import pytest
 from monitor.demo.server import (
     OFFHOST_DIR,
     SITE_DIR,
+    TRICKLE_BODY,
     DemoServer,
     load_expected,
     outlet_names,
@@ -503,3 +509,321 @@ def test_trafilatura_keeps_body_and_langdetect_agrees(
             assert sentence in text, path
         assert result["title"] == article["title"]
         assert detect(text) == article["language"]
+
+
+# -- route kinds for hostile-web and background-service tests, and live edits --------------------
+
+
+def _one_outlet_site(
+    tmp_path: Path, files: dict[str, str], routes: dict[str, Any] | None = None
+) -> Path:
+    """A site with one outlet, ``alpha``, holding `files` (relative path -> text) and `routes`."""
+    site = tmp_path / "site"
+    for rel, text in files.items():
+        (site / "alpha" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / "alpha" / rel).write_text(text, "utf-8")
+    (site / "alpha").mkdir(parents=True, exist_ok=True)
+    if routes is not None:
+        _write_routes(site / "alpha", routes)
+    return site
+
+
+def _write_routes(outlet_dir: Path, routes: dict[str, Any]) -> None:
+    (outlet_dir / "_routes.json").write_text(json.dumps(routes), "utf-8")
+
+
+def _raw_get(base: str, path: str, timeout: float) -> socket.socket:
+    """A connected socket that has sent ``GET path``; the caller reads and closes it."""
+    parts = urlsplit(base)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+    request = f"GET {path} HTTP/1.0\r\nHost: {parts.netloc}\r\nUser-Agent: raw-test/1\r\n\r\n"
+    sock.sendall(request.encode("ascii"))
+    return sock
+
+
+def _log_records(log: Path) -> list[dict[str, Any]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def _wait_for(predicate: Callable[[], object], timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
+
+def _request_threads() -> set[threading.Thread]:
+    """The live threads of the demo servers' request handlers in this process."""
+    return {t for t in threading.enumerate() if "process_request_thread" in t.name}
+
+
+def test_hang_route_holds_the_connection_until_the_server_stops(tmp_path: Path) -> None:
+    site = _one_outlet_site(tmp_path, {"page.html": "<p>ok</p>"}, {"/hang": {"hang": True}})
+    log = tmp_path / "requests.jsonl"
+    demo = DemoServer(site, log_path=log)
+    demo.start()
+    try:
+        before = _request_threads()
+        with _raw_get(demo.bases["alpha"], "/hang?x=1", timeout=1.0) as sock:
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                sock.recv(1)
+            assert time.monotonic() - started >= 0.9
+            held = _request_threads() - before
+            assert len(held) == 1
+            # Logged once the request is read, with status 0: no answer was sent.
+            assert [(r["path"], r["query"], r["status"]) for r in _log_records(log)] == [
+                ("/hang", "x=1", 0)
+            ]
+            assert get(demo.bases["alpha"], "/page.html")[0] == 200  # others are still served
+            started = time.monotonic()
+            demo.stop()
+            assert time.monotonic() - started < 1.5
+            sock.settimeout(2.0)
+            assert sock.recv(1) == b""  # the handler ended and closed the connection
+        for thread in held:
+            thread.join(1.0)
+            assert not thread.is_alive()
+    finally:
+        demo.stop()
+
+
+def test_hang_route_ends_when_the_client_hangs_up(tmp_path: Path) -> None:
+    site = _one_outlet_site(tmp_path, {}, {"/hang": {"hang": True}})
+    log = tmp_path / "requests.jsonl"
+    with DemoServer(site, log_path=log) as demo:
+        before = _request_threads()
+        sock = _raw_get(demo.bases["alpha"], "/hang", timeout=1.0)
+        try:
+            assert _wait_for(lambda: _log_records(log))
+            (thread,) = _request_threads() - before
+            sock.sendall(b"more bytes from a chatty client")  # read and dropped, not a hang-up
+            cpu = time.process_time()
+            thread.join(0.3)
+            assert thread.is_alive()
+            assert time.process_time() - cpu < 0.15  # waiting, not spinning
+        finally:
+            sock.close()
+        thread.join(1.0)
+        assert not thread.is_alive()
+        assert [r["status"] for r in _log_records(log)] == [0]
+
+
+def test_trickle_route_paces_a_file_and_keeps_its_validators(tmp_path: Path) -> None:
+    site = _one_outlet_site(
+        tmp_path, {"slow.txt": "ok!\n"}, {"/slow": {"trickle": 0.2, "file": "slow.txt"}}
+    )
+    with DemoServer(site) as demo:
+        base = demo.bases["alpha"]
+        parts = urlsplit(base)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
+        try:
+            started = time.monotonic()
+            conn.request("GET", "/slow")
+            resp = conn.getresponse()
+            headers_after = time.monotonic() - started
+            body = resp.read()
+            elapsed = time.monotonic() - started
+        finally:
+            conn.close()
+        assert resp.status == 200 and body == b"ok!\n"
+        assert resp.getheader("Content-Length") == "4"
+        assert resp.getheader("Content-Type") == "text/plain; charset=utf-8"
+        assert headers_after < 0.5 and elapsed >= 0.7  # 4 bytes, one every 0.2 s
+        _, plain, _ = get(base, "/slow.txt")
+        assert resp.getheader("ETag") == plain["etag"]
+        assert resp.getheader("Last-Modified") == plain["last-modified"]
+        assert get(base, "/slow", headers={"If-None-Match": plain["etag"]})[0] == 304
+
+
+def test_trickle_route_default_body_ends_when_the_client_hangs_up(tmp_path: Path) -> None:
+    site = _one_outlet_site(tmp_path, {}, {"/slow": {"trickle": 0.2}})
+    with DemoServer(site) as demo:
+        parts = urlsplit(demo.bases["alpha"])
+        before = _request_threads()
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
+        try:
+            conn.request("GET", "/slow")
+            resp = conn.getresponse()
+            assert resp.status == 200
+            assert resp.getheader("Content-Type") == "text/html; charset=utf-8"
+            assert resp.getheader("Content-Length") == str(len(TRICKLE_BODY))
+            assert 150 <= len(TRICKLE_BODY) <= 300
+            assert resp.read(2) == TRICKLE_BODY[:2]
+            (thread,) = _request_threads() - before
+            resp.close()  # an HTTP/1.0 response owns the socket: this is the hang-up
+        finally:
+            conn.close()
+        thread.join(1.0)
+        assert not thread.is_alive()
+        status, headers, body = get(demo.bases["alpha"], "/slow", method="HEAD")
+        assert status == 200 and body == b"" and "etag" not in headers
+
+
+def test_trickle_route_stops_when_the_server_stops(tmp_path: Path) -> None:
+    site = _one_outlet_site(tmp_path, {}, {"/slow": {"trickle": 0.2}})
+    demo = DemoServer(site)
+    demo.start()
+    try:
+        parts = urlsplit(demo.bases["alpha"])
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=2)
+        try:
+            conn.request("GET", "/slow")
+            resp = conn.getresponse()
+            assert resp.read(1) == TRICKLE_BODY[:1]
+            started = time.monotonic()
+            demo.stop()
+            assert time.monotonic() - started < 1.5
+            with pytest.raises(http.client.IncompleteRead):
+                resp.read()
+        finally:
+            conn.close()
+    finally:
+        demo.stop()
+
+
+def test_file_routes_with_broken_validators(tmp_path: Path) -> None:
+    jan_2024 = "Mon, 01 Jan 2024 00:00:00 GMT"
+    site = _one_outlet_site(
+        tmp_path,
+        {"rss.xml": "<rss><channel><link>{{base:alpha}}/</link></channel></rss>\n"},
+        {
+            "/fixed.xml": {
+                "file": "rss.xml",
+                "etag": '"constant"',
+                "last_modified": jan_2024,
+                "conditional": False,
+            },
+            "/pinned.xml": {"file": "/rss.xml", "etag": '"v1"'},
+            "/dated.xml": {"file": "rss.xml", "last_modified": jan_2024},
+            "/now.xml": {"file": "rss.xml", "last_modified": "now", "etag": False},
+            "/gone.xml": {"file": "missing.xml"},
+            "/escape.xml": {"file": "../outside.xml"},
+        },
+    )
+    (site / "outside.xml").write_text("<secret/>", "utf-8")
+    with DemoServer(site) as demo:
+        base = demo.bases["alpha"]
+        _, plain, plain_body = get(base, "/rss.xml")
+        assert f"<link>{base}/</link>".encode() in plain_body
+
+        # A server without conditional GET and with validators that never change.
+        status, headers, body = get(base, "/fixed.xml")
+        assert status == 200 and body == plain_body
+        assert headers["etag"] == '"constant"' and headers["last-modified"] == jan_2024
+        assert headers["content-type"] == "application/xml"
+        for cond in ({"If-None-Match": '"constant"'}, {"If-Modified-Since": jan_2024}):
+            status, headers, body = get(base, "/fixed.xml", headers=cond)
+            assert status == 200 and body == plain_body and headers["etag"] == '"constant"'
+        status, headers, body = get(base, "/fixed.xml", method="HEAD")
+        assert status == 200 and body == b"" and headers["content-length"] == str(len(plain_body))
+
+        # A fixed ETag with conditional GET: 304 for it, whatever the file holds.
+        status, headers, _ = get(base, "/pinned.xml")
+        assert headers["etag"] == '"v1"' and headers["last-modified"] == plain["last-modified"]
+        status, headers, body = get(base, "/pinned.xml", headers={"If-None-Match": '"v1"'})
+        assert status == 304 and body == b"" and headers["etag"] == '"v1"'
+        assert get(base, "/pinned.xml", headers={"If-None-Match": plain["etag"]})[0] == 200
+
+        # A fixed Last-Modified; the ETag is still the content hash.
+        status, headers, _ = get(base, "/dated.xml")
+        assert headers["etag"] == plain["etag"] and headers["last-modified"] == jan_2024
+        assert get(base, "/dated.xml", headers={"If-Modified-Since": jan_2024})[0] == 304
+        dec_2023 = {"If-Modified-Since": "Sun, 31 Dec 2023 23:59:59 GMT"}
+        assert get(base, "/dated.xml", headers=dec_2023)[0] == 200
+
+        # Last-Modified: now, no ETag.
+        status, headers, body = get(base, "/now.xml")
+        assert status == 200 and body == plain_body and "etag" not in headers
+        sent = parsedate_to_datetime(headers["last-modified"]).timestamp()
+        assert abs(sent - time.time()) < 5
+        assert get(base, "/now.xml", headers={"If-Modified-Since": jan_2024})[0] == 200
+
+        assert get(base, "/gone.xml")[0] == 404
+        assert get(base, "/escape.xml")[0] == 404
+
+        # The file changes; the broken validators do not.
+        (site / "alpha" / "rss.xml").write_text("<rss><channel/></rss>\n", "utf-8")
+        status, headers, body = get(base, "/fixed.xml", headers={"If-None-Match": '"constant"'})
+        assert status == 200 and body == b"<rss><channel/></rss>\n"
+        assert headers["etag"] == '"constant"'
+        assert get(base, "/pinned.xml", headers={"If-None-Match": '"v1"'})[0] == 304
+
+
+def test_routes_file_is_reloaded_while_serving(tmp_path: Path) -> None:
+    site = _one_outlet_site(tmp_path, {"page.html": "<p>page</p>"})
+    outlet = site / "alpha"
+    with DemoServer(site) as demo:
+        base = demo.bases["alpha"]
+        assert get(base, "/x")[0] == 404
+        _write_routes(outlet, {"/x": {"status": 418}})
+        assert get(base, "/x")[0] == 418
+        before = (outlet / "_routes.json").stat()
+        _write_routes(outlet, {"/x": {"status": 429}})
+        # Same size, inode and mtime, as on a filesystem with coarse timestamps.
+        os.utime(outlet / "_routes.json", ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert get(base, "/x")[0] == 429
+        _write_routes(outlet, {"/page.html": {"status": 503, "headers": {"Retry-After": "7"}}})
+        status, headers, _ = get(base, "/page.html")
+        assert status == 503 and headers["retry-after"] == "7"
+        assert get(base, "/x")[0] == 404
+        (outlet / "_routes.json").write_text('{"/page.html": ', "utf-8")  # half written
+        assert get(base, "/page.html")[0] == 503  # the previous routes are kept
+        _write_routes(outlet, {})
+        assert get(base, "/page.html")[0] == 200
+        _write_routes(outlet, {"/x": {"redirect": "/page.html", "status": 302}})
+        assert get(base, "/x")[0] == 302
+        (outlet / "_routes.json").unlink()
+        assert get(base, "/x")[0] == 404
+
+
+def test_invalid_routes_file_is_an_error_at_start(tmp_path: Path) -> None:
+    site = _one_outlet_site(tmp_path, {})
+    (site / "alpha" / "_routes.json").write_text('["/x"]', "utf-8")
+    with pytest.raises(ValueError, match="_routes.json"):
+        DemoServer(site).start()
+
+
+def test_site_edits_are_served_live_by_the_subprocess(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(SITE_DIR, site)
+    log = tmp_path / "requests.jsonl"
+    proc, info = start_subprocess(site, log)
+    try:
+        base = info["outlets"]["wire"]
+        extra = site / "wire" / "rss" / "extra.xml"
+        assert get(base, "/rss/extra.xml")[0] == 404
+        extra.write_text("<rss>{{base:wire}}</rss>\n", "utf-8")
+        status, _, body = get(base, "/rss/extra.xml")
+        assert status == 200 and body.decode() == f"<rss>{base}</rss>\n"
+
+        world = site / "wire" / "rss" / "world.xml"
+        _, headers, _ = get(base, "/rss/world.xml")
+        old_etag = headers["etag"]
+        world.write_text(world.read_text("utf-8") + "<!-- edited -->\n", "utf-8")
+        status, headers, body = get(base, "/rss/world.xml", headers={"If-None-Match": old_etag})
+        assert status == 200 and body.endswith(b"<!-- edited -->\n")
+        assert headers["etag"] != old_etag
+        new = {"If-None-Match": headers["etag"]}
+        assert get(base, "/rss/world.xml", headers=new)[0] == 304
+        world.unlink()
+        assert get(base, "/rss/world.xml", headers=new)[0] == 404
+
+        # Routes added while it runs, and a held connection does not delay its exit.
+        routes = json.loads((site / "wire" / "_routes.json").read_text("utf-8"))
+        routes["/hang"] = {"hang": True}
+        _write_routes(site / "wire", routes)
+        assert get(base, "/markets/")[0] == 503
+        with _raw_get(base, "/hang", timeout=1.0) as sock:
+            assert _wait_for(lambda: any(r["path"] == "/hang" for r in _log_records(log)))
+            started = time.monotonic()
+            assert stop_subprocess(proc) == 0
+            assert time.monotonic() - started < 3
+            sock.settimeout(2.0)
+            assert sock.recv(1) == b""
+    finally:
+        stop_subprocess(proc)

@@ -18,10 +18,37 @@ Serving rules: GET and HEAD; ``index.html`` for a path ending in ``/`` (a direct
 slash is redirected to it); Content-Type by extension (no extension: HTML); ``{{base:OUTLET}}`` and
 ``{{base:offhost}}`` are replaced in text files (and inside gzipped text, which is then re-gzipped;
 a ``.gz`` without placeholders is served byte for byte); strong ``ETag`` and ``Last-Modified``,
-with ``304`` answers to ``If-None-Match`` / ``If-Modified-Since``; an optional per-outlet
-``_routes.json`` maps a path to a bare status (``{"status": 503, "headers": {...}}``) or to a
-redirect (``{"redirect": "/path" or "{{base:...}}/path", "status": 301}``). Files and folders whose
-name starts with ``_`` or ``.`` are never served.
+with ``304`` answers to ``If-None-Match`` / ``If-Modified-Since``. Files and folders whose name
+starts with ``_`` or ``.`` are never served under their own path. Every request reads the files
+afresh, so a site folder edited while the server runs is served as it is now (a new file: 200, a
+deleted one: 404, an edited one: a new ETag).
+
+Routes: an optional per-outlet ``_routes.json`` maps an exact path (query ignored) to a JSON
+object; it is re-read whenever its mtime, size or inode changes (and, within 2 s of a change, when
+its content does), and a file that does not parse keeps the previous routes (at start-up it is an
+error). A route is the first of these that its keys match:
+
+- ``{"hang": true}``: read the request, never answer; the connection is held until the client
+  hangs up or the server stops. Logged (see below) with ``"status": 0`` once the request is read.
+- ``{"redirect": "/path" or "{{base:...}}/path", "status": 301}``: a redirect.
+- ``{"file": "rel/path", "etag": ..., "last_modified": ..., "conditional": true, "trickle": N}``:
+  that file of the outlet folder (relative to it; placeholders substituted, Content-Type by its
+  extension, 404 if it is missing), with broken-server validators if asked: ``"etag"`` is sent
+  verbatim instead of the content hash (``false``: no ETag header); ``"last_modified"`` is an HTTP
+  date sent verbatim, ``"now"`` (the time of each request) or ``false`` (no header), instead of the
+  file's mtime; ``"conditional": false`` ignores ``If-None-Match`` / ``If-Modified-Since`` (always
+  200), otherwise 304 is answered when they match the validators sent, as for plain files.
+- ``{"trickle": N}`` (optionally with the ``"file"`` keys above): 200 with a correct
+  Content-Length, but the body goes out one byte every N seconds (float), stopping early when the
+  client hangs up or the server stops. Without ``"file"`` the body is `TRICKLE_BODY` (HTML, no
+  validators).
+- ``{"status": 503, "headers": {...}}``: a bare status with an empty body.
+
+``"headers"`` (extra response headers) is honoured by every kind but ``hang``.
+
+Request log (``--log`` / ``log_path``): one JSON line per request with ``ts``, ``site``, ``host``,
+``method``, ``path``, ``query``, ``user_agent``, ``if_none_match``, ``if_modified_since`` and
+``status``, written before the response body is sent.
 """
 
 from __future__ import annotations
@@ -80,6 +107,16 @@ CONTENT_TYPES: dict[str, str] = {
 }
 TEXT_SUFFIXES = frozenset({".html", ".htm", "", ".xml", ".atom", ".rss", ".txt", ".json"})
 _PLACEHOLDER = re.compile(r"\{\{base:([A-Za-z0-9_.-]+)\}\}")
+#: The body of a ``{"trickle": N}`` route without ``"file"``.
+TRICKLE_BODY = (
+    b"<!DOCTYPE html>\n<html><head><title>Slow page</title></head>\n"
+    b"<body><p>The demo server sends this page one byte at a time, to exercise "
+    b"read timeouts of the crawler.</p></body></html>\n"
+)
+#: How often a held connection (hang, trickle) looks at the stop event and the client socket.
+_HOLD_POLL = 0.05
+#: A routes file changed this recently is compared by content too (mtime granularity is coarse).
+_ROUTES_RACY_NS = 2_000_000_000
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -191,7 +228,12 @@ class _SiteServer(ThreadingHTTPServer):
         self.name = name
         self.root = root.resolve()
         self.demo = demo
-        self.routes = self._load_routes()
+        self._routes_lock = threading.Lock()
+        self._routes: dict[str, dict[str, Any]] = {}
+        self._routes_raw: bytes | None = None
+        self._routes_rejected: bytes | None = None  # the last content that did not parse
+        self._routes_sig: tuple[int, int, int] | None = None
+        self.current_routes(strict=True)
         super().__init__((address, 0), _Handler)
 
     def server_bind(self) -> None:
@@ -210,13 +252,64 @@ class _SiteServer(ThreadingHTTPServer):
             sys.exc_info()[1],
         )
 
-    def _load_routes(self) -> dict[str, dict[str, Any]]:
+    def current_routes(self, *, strict: bool = False) -> dict[str, dict[str, Any]]:
+        """The routes of ``_routes.json`` as it is now (a stat per call, a read when it changed).
+
+        A file that does not parse raises with `strict`, else keeps the previous routes (a test
+        may be halfway through rewriting it) until its content changes again.
+        """
         path = self.root / ROUTES_FILE
-        if not path.is_file():
-            return {}
-        with path.open(encoding="utf-8") as fh:
-            routes: dict[str, dict[str, Any]] = json.load(fh)
-        return routes
+        try:
+            st = path.stat()
+        except OSError:
+            sig = None
+        else:
+            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._routes_lock:
+            racy = sig is not None and time.time_ns() - sig[0] < _ROUTES_RACY_NS
+            if sig == self._routes_sig and not racy:
+                return self._routes
+            try:
+                raw = path.read_bytes() if sig is not None else None
+            except OSError:
+                raw = None  # deleted since the stat
+            if raw is None:
+                self._routes, self._routes_raw, self._routes_sig = {}, None, None
+                return self._routes
+            self._routes_sig = sig
+            if raw != self._routes_raw and raw != self._routes_rejected:
+                try:
+                    routes = _parse_routes(raw)
+                except ValueError as exc:
+                    if strict:
+                        raise ValueError(f"{path}: {exc}") from exc
+                    self._routes_rejected = raw
+                    logger.warning(
+                        "demo server %s: keeping the previous routes, %s: %s", self.name, path, exc
+                    )
+                    return self._routes
+                self._routes, self._routes_raw, self._routes_rejected = routes, raw, None
+            return self._routes
+
+
+def _parse_routes(raw: bytes) -> dict[str, dict[str, Any]]:
+    """``_routes.json``: an object mapping paths to route objects (ValueError otherwise)."""
+    routes = json.loads(raw)  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    if not isinstance(routes, dict) or not all(isinstance(r, dict) for r in routes.values()):
+        raise ValueError("not an object of path -> route object")
+    return routes
+
+
+def _content_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _http_date_timestamp(value: str) -> float | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.timestamp() if when.tzinfo is not None else None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -253,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, *, head: bool) -> None:
         parts = urlsplit(self.path)
         path = unquote(parts.path) or "/"
-        route = self.server.routes.get(path)
+        route = self.server.current_routes().get(path)
         if route is not None:
             self._serve_route(route, head=head)
             return
@@ -287,59 +380,153 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._serve_file(resolved, head=head)
 
-    def _serve_file(self, path: Path, *, head: bool) -> None:
+    def _render(self, path: Path) -> tuple[bytes, int] | None:
+        """What is served for a site file (placeholders substituted) and its mtime; None if gone."""
+        try:
+            raw = path.read_bytes()
+            mtime = int(path.stat().st_mtime)
+        except OSError:
+            return None
         suffix = path.suffix.lower()
-        raw = path.read_bytes()
-        mtime = int(path.stat().st_mtime)
         bases = self.server.demo.placeholders
         if suffix in TEXT_SUFFIXES:
-            body = substitute(raw.decode("utf-8"), bases).encode("utf-8")
-        elif suffix == ".gz":
-            body = raw
+            return substitute(raw.decode("utf-8"), bases).encode("utf-8"), mtime
+        if suffix == ".gz":
             try:
                 inner = gzip.decompress(raw).decode("utf-8")
             except (OSError, EOFError, UnicodeDecodeError):
                 inner = ""
             if _PLACEHOLDER.search(inner):
-                body = gzip.compress(substitute(inner, bases).encode("utf-8"), mtime=0)
+                return gzip.compress(substitute(inner, bases).encode("utf-8"), mtime=0), mtime
+        return raw, mtime
+
+    def _serve_file(
+        self, path: Path, *, head: bool, route: Mapping[str, Any] | None = None
+    ) -> None:
+        """A site file; `route` (a file route) may replace its validators and pace its body."""
+        rendered = self._render(path)
+        if rendered is None:
+            self._send_plain(HTTPStatus.NOT_FOUND, "Not found", head=head)
+            return
+        body, mtime = rendered
+        route = route or {}
+        etag = route.get("etag")
+        if etag is None:
+            etag = _content_etag(body)
+        last_modified = route.get("last_modified")
+        modified_at: float | None
+        if last_modified is None or last_modified == "now":
+            modified_at = mtime if last_modified is None else int(time.time())
+            last_modified = formatdate(modified_at, usegmt=True)
+        elif last_modified is not False:
+            last_modified = str(last_modified)
+            modified_at = _http_date_timestamp(last_modified)
         else:
-            body = raw
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        last_modified = formatdate(mtime, usegmt=True)
-        if self._not_modified(etag, mtime):
+            modified_at = None
+        self._send_content(
+            body,
+            CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+            head=head,
+            etag=str(etag) if etag is not False else None,
+            last_modified=last_modified or None,
+            modified_at=modified_at,
+            conditional=bool(route.get("conditional", True)),
+            trickle=route.get("trickle"),
+            headers=route.get("headers"),
+        )
+
+    def _send_content(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        head: bool,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        modified_at: float | None = None,
+        conditional: bool = True,
+        trickle: float | None = None,
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        validators = {"ETag": etag, "Last-Modified": last_modified}
+        if conditional and self._not_modified(etag, modified_at):
             self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", etag)
-            self.send_header("Last-Modified", last_modified)
-            self.end_headers()
+            self._send_headers({**validators, **(headers or {})})
             return
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", CONTENT_TYPES.get(suffix, "application/octet-stream"))
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", etag)
-        self.send_header("Last-Modified", last_modified)
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        if not head:
+        self._send_headers(
+            {
+                "Content-Type": content_type,
+                "Content-Length": str(len(body)),
+                **validators,
+                "Cache-Control": "no-cache",
+                **(headers or {}),
+            }
+        )
+        if head:
+            return
+        if trickle is None:
             self.wfile.write(body)
+            return
+        delay = max(float(trickle), 0.0)
+        try:
+            for i in range(len(body)):
+                if self._hold(delay):
+                    logger.debug(
+                        "demo server %s: trickle of %s cut short", self.server.name, self.path
+                    )
+                    return
+                self.wfile.write(body[i : i + 1])
+        except OSError:  # the client hung up
+            return
 
-    def _not_modified(self, etag: str, mtime: int) -> bool:
+    def _send_headers(self, headers: Mapping[str, Any]) -> None:
+        for key, value in headers.items():
+            if value is not None:
+                self.send_header(str(key), str(value))
+        self.end_headers()
+
+    def _not_modified(self, etag: str | None, modified_at: float | None) -> bool:
         inm = self.headers.get("If-None-Match")
         if inm is not None:
             # Weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored.
             tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
-            return "*" in tags or etag in tags
+            return "*" in tags or (etag is not None and etag.removeprefix("W/") in tags)
         ims = self.headers.get("If-Modified-Since")
-        if ims:
-            try:
-                since = parsedate_to_datetime(ims)
-            except (TypeError, ValueError, IndexError):
-                return False
-            if since.tzinfo is None:
-                return False
-            return mtime <= since.timestamp()
+        if ims and modified_at is not None:
+            since = _http_date_timestamp(ims)
+            return since is not None and modified_at <= since
         return False
 
+    def _hold(self, seconds: float | None) -> bool:
+        """Wait `seconds` (None: for ever); True as soon as the server stops or the client leaves.
+
+        Bytes the client sends meanwhile are read and dropped, so a chatty client cannot turn the
+        wait into a busy loop; end of stream or a reset means it hung up.
+        """
+        stopping = self.server.demo.stopping
+        deadline = None if seconds is None else time.monotonic() + seconds
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.connection, selectors.EVENT_READ)
+            while not stopping.is_set():
+                left = _HOLD_POLL if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if sel.select(min(left, _HOLD_POLL)):
+                    try:
+                        if not self.connection.recv(65536):
+                            return True
+                    except OSError:
+                        return True
+        return True
+
     def _serve_route(self, route: Mapping[str, Any], *, head: bool) -> None:
+        if route.get("hang"):
+            self._status = 0
+            self._log_request()
+            self._hold(None)
+            self.close_connection = True
+            return
         if "redirect" in route:
             target = substitute(str(route["redirect"]), self.server.demo.placeholders)
             if target.startswith("/"):
@@ -348,11 +535,35 @@ class _Handler(BaseHTTPRequestHandler):
                 int(route.get("status", 301)), target, head=head, headers=route.get("headers")
             )
             return
+        if "file" in route:
+            root = self.server.root
+            try:
+                path = root.joinpath(str(route["file"]).lstrip("/")).resolve(strict=True)
+            except (OSError, RuntimeError):
+                path = None
+            if path is None or not path.is_relative_to(root) or not path.is_file():
+                logger.warning(
+                    "demo server %s: route %s names no file of the outlet: %r",
+                    self.server.name,
+                    self.path,
+                    route["file"],
+                )
+                self._send_plain(HTTPStatus.NOT_FOUND, "Not found", head=head)
+                return
+            self._serve_file(path, head=head, route=route)
+            return
+        if "trickle" in route:
+            self._send_content(
+                TRICKLE_BODY,
+                _HTML,
+                head=head,
+                conditional=False,
+                trickle=route["trickle"],
+                headers=route.get("headers"),
+            )
+            return
         self.send_response(int(route.get("status", 200)))
-        for key, value in (route.get("headers") or {}).items():
-            self.send_header(str(key), str(value))
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        self._send_headers({**(route.get("headers") or {}), "Content-Length": "0"})
 
     def _send_redirect(
         self, status: int, location: str, *, head: bool, headers: Mapping[str, Any] | None = None
@@ -421,6 +632,8 @@ class DemoServer:
         self.offhost: str = ""
         self.placeholders: dict[str, str] = {}
         self.request_log: _RequestLog | None = None
+        #: Set by `stop`: held connections (hang and trickle routes) end at once.
+        self.stopping = threading.Event()
         self._servers: list[_SiteServer] = []
         self._threads: list[tuple[_SiteServer, threading.Thread]] = []
 
@@ -441,6 +654,7 @@ class DemoServer:
     def start(self) -> None:
         if self._servers:
             raise RuntimeError("DemoServer already started")
+        self.stopping.clear()
         names = outlet_names(self.site_dir)
         if len(names) > MAX_OUTLETS:
             raise ValueError(
@@ -491,6 +705,7 @@ class DemoServer:
         self.placeholders = {**self.bases, OFFHOST: self.offhost}
 
     def stop(self) -> None:
+        self.stopping.set()
         for srv, _ in self._threads:
             srv.shutdown()
         for srv in self._servers:
