@@ -18,6 +18,9 @@ DOWNLOADER_MIDDLEWARES = {
     # anything, its robots.txt included, is fetched from that host.
     "crawlers.middlewares.hosts.OutletHostsMiddleware": 50,
     "crawlers.middlewares.backoff.BackoffMiddleware": 60,
+    # Scrapy's, with a fix: requests waiting for a host's robots.txt were let through unchecked.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.middlewares.robots.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.backoff.BackoffRetryMiddleware": 550,
 }
