@@ -19,6 +19,9 @@ class PageItem:
     fetched_at: str
     found_via: str  # feed | sitemap | news-sitemap | homepage
     hints: dict[str, Any] = field(default_factory=dict, repr=False)  # what the feed/sitemap said of the page
+    body_hash: str | None = None  # sha256 of the raw body
+    recheck_of: int | None = None  # the stored article this page is a recheck of
+    retry: bool = False  # set when storing failed: the URL stays in the frontier for the next run
     # Filled by the pipelines:
     extraction: Any = field(default=None, repr=False)  # crawlers.extraction.PageExtraction
     language: Any = field(default=None, repr=False)  # crawlers.language.LanguageResult

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import tomllib
 import zoneinfo
 from collections.abc import Iterable
@@ -36,6 +37,9 @@ __all__ = [
     "Config",
     "CrawlConfig",
     "ScheduleConfig",
+    "RecheckConfig",
+    "HealthConfig",
+    "AlertsConfig",
     "StorageConfig",
     "load_config",
     "parse_duration",
@@ -65,7 +69,10 @@ CONFIG_KEYS: dict[str, set[str]] = {
         "max_page_bytes",
         "max_articles_per_run",
     },
-    "schedule": {"default_interval"},
+    "schedule": {"default_interval", "jitter", "run_timeout", "stop_timeout", "max_parallel"},
+    "recheck": {"schedule", "max_per_run"},
+    "health": {"baseline_runs", "failing_after", "min_quiet", "quiet_factor"},
+    "alerts": {"webhook", "command", "remind_after"},
     "outlets": {
         "id",
         "name",
@@ -127,6 +134,49 @@ class CrawlConfig:
 @dataclass(frozen=True)
 class ScheduleConfig:
     default_interval: int = 1800  # seconds
+    #: Each run starts up to this many seconds late (at most a quarter of the outlet's interval),
+    #: so outlets with the same interval do not all fire at once.
+    jitter: int = 30
+    #: A run still going after this many seconds is stopped and recorded as 'timeout'.
+    run_timeout: int = 1800
+    #: On SIGTERM/SIGINT, running crawls get this long to finish before they are killed.
+    stop_timeout: int = 30
+    #: Crawls running at once (each in its own process).
+    max_parallel: int = 2
+
+
+@dataclass(frozen=True)
+class RecheckConfig:
+    """How often a stored article is fetched again to catch edits, by its age.
+
+    `schedule` is a list of (age, every) in seconds, ages ascending: an article younger than
+    `age` is rechecked every `every`; one older than the last age is never rechecked.
+    """
+
+    schedule: tuple[tuple[int, int], ...] = (
+        (86400, 3600),
+        (7 * 86400, 86400),
+        (30 * 86400, 7 * 86400),
+    )
+    max_per_run: int = 200  # rechecks per outlet and run (the most overdue first)
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    baseline_runs: int = 20  # the rolling baseline covers this many recent runs
+    failing_after: int = 2  # this many failed runs in a row make an outlet 'failing'
+    #: No new article for quiet_factor x the outlet's usual gap (and at least min_quiet): degraded.
+    min_quiet: int = 6 * 3600
+    quiet_factor: float = 4.0
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    webhook: str | None = None  # POSTed a JSON body on each outlet state change
+    command: tuple[
+        str, ...
+    ] = ()  # run (no shell) with the alert as JSON on stdin and NEWSMON_* vars
+    remind_after: int = 86400  # an outlet still not ok is alerted again after this long
 
 
 @dataclass(frozen=True)
@@ -136,6 +186,15 @@ class Config:
     crawl: CrawlConfig
     schedule: ScheduleConfig
     outlets: tuple[Outlet, ...]
+    recheck: RecheckConfig = RecheckConfig()
+    health: HealthConfig = HealthConfig()
+    alerts: AlertsConfig = AlertsConfig()
+
+    def interval_of(self, outlet: Outlet) -> int | None:
+        """The outlet's interval in seconds (the default one unless it has its own or a cron)."""
+        if outlet.cron:
+            return None
+        return outlet.interval or self.schedule.default_interval
 
     def outlet(self, outlet_id: str) -> Outlet:
         """The outlet with id `outlet_id`; ConfigError naming the known ids if there is none."""
@@ -264,8 +323,20 @@ def _build(data: dict[str, Any], path: str | Path, *, database: str | Path | Non
     storage = _build_storage(_Table.of(data, "storage", path), path, database)
     crawl = _build_crawl(_Table.of(data, "crawl", path))
     schedule = _build_schedule(_Table.of(data, "schedule", path))
+    recheck = _build_recheck(_Table.of(data, "recheck", path))
+    health = _build_health(_Table.of(data, "health", path))
+    alerts = _build_alerts(_Table.of(data, "alerts", path))
     outlets = _build_outlets(data.get("outlets"), path)
-    return Config(path=path, storage=storage, crawl=crawl, schedule=schedule, outlets=outlets)
+    return Config(
+        path=path,
+        storage=storage,
+        crawl=crawl,
+        schedule=schedule,
+        outlets=outlets,
+        recheck=recheck,
+        health=health,
+        alerts=alerts,
+    )
 
 
 class _Table:
@@ -366,7 +437,7 @@ class _Table:
             items.append((item_key, item))
         return items
 
-    def get_duration(self, key: str, default: int) -> int:
+    def get_duration(self, key: str, default: int, *, allow_zero: bool = False) -> int:
         value = self.data.get(key)
         if value is None:
             return default
@@ -374,6 +445,8 @@ class _Table:
             raise self.error(
                 key, f"expected a duration string such as '15m' or '1h30m', got {_describe(value)}"
             )
+        if allow_zero and value.strip() in ("0", "0s"):
+            return 0
         try:
             seconds = parse_duration(value)
         except ValueError as exc:
@@ -429,8 +502,78 @@ def _build_crawl(table: _Table) -> CrawlConfig:
 
 
 def _build_schedule(table: _Table) -> ScheduleConfig:
-    default = ScheduleConfig().default_interval
-    return ScheduleConfig(default_interval=table.get_duration("default_interval", default))
+    d = ScheduleConfig()
+    return ScheduleConfig(
+        default_interval=table.get_duration("default_interval", d.default_interval),
+        jitter=table.get_duration("jitter", d.jitter, allow_zero=True),
+        run_timeout=table.get_duration("run_timeout", d.run_timeout),
+        stop_timeout=table.get_duration("stop_timeout", d.stop_timeout),
+        max_parallel=table.get_int("max_parallel", d.max_parallel, minimum=1, maximum=64),
+    )
+
+
+def _build_recheck(table: _Table) -> RecheckConfig:
+    d = RecheckConfig()
+    max_per_run = table.get_int("max_per_run", d.max_per_run, minimum=0)
+    if not table.has("schedule"):
+        return RecheckConfig(max_per_run=max_per_run)
+    value = table.data["schedule"]
+    if not isinstance(value, list):
+        raise table.error(
+            "schedule",
+            f'expected an array of tables ([{{ age = "1d", every = "1h" }}, ...]), got {_describe(value)}',
+        )
+    tiers: list[tuple[int, int]] = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict):
+            raise table.error(
+                f"schedule[{n}]",
+                f'expected a table {{ age = "1d", every = "1h" }}, got {_describe(item)}',
+            )
+        tier = _Table(item, table.path, prefix=f"recheck.schedule[{n}]")
+        tier.check_keys({"age", "every"})
+        for key in ("age", "every"):
+            if key not in item:
+                raise tier.error(key, "missing (each entry needs both age and every)")
+        age, every = tier.get_duration("age", 0), tier.get_duration("every", 0)
+        if tiers and age <= tiers[-1][0]:
+            raise tier.error("age", "ages must increase from one entry to the next")
+        tiers.append((age, every))
+    return RecheckConfig(schedule=tuple(tiers), max_per_run=max_per_run)
+
+
+def _build_health(table: _Table) -> HealthConfig:
+    d = HealthConfig()
+    return HealthConfig(
+        baseline_runs=table.get_int("baseline_runs", d.baseline_runs, minimum=3, maximum=1000),
+        failing_after=table.get_int("failing_after", d.failing_after, minimum=1, maximum=100),
+        min_quiet=table.get_duration("min_quiet", d.min_quiet),
+        quiet_factor=table.get_number("quiet_factor", d.quiet_factor, minimum=1),
+    )
+
+
+def _build_alerts(table: _Table) -> AlertsConfig:
+    d = AlertsConfig()
+    webhook = None
+    if table.has("webhook"):
+        webhook = _check_url(table, "webhook", table.get_str("webhook", ""))
+    command: tuple[str, ...] = ()
+    if table.has("command"):
+        value = table.data["command"]
+        if isinstance(value, str):
+            try:
+                command = tuple(shlex.split(value))
+            except ValueError as exc:
+                raise table.error("command", f"cannot split the command line: {exc}") from None
+        else:
+            command = tuple(v for _, v in table.get_str_list("command"))
+        if not command:
+            raise table.error("command", "must not be empty (leave it out for no command)")
+    return AlertsConfig(
+        webhook=webhook,
+        command=command,
+        remind_after=table.get_duration("remind_after", d.remind_after),
+    )
 
 
 def _build_outlets(value: Any, path: Path) -> tuple[Outlet, ...]:

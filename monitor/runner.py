@@ -7,11 +7,12 @@ reactor cannot be restarted: `run_crawl` may be called once per process.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,8 @@ def crawl_settings(config: Config, outlets: Iterable[Outlet], run_id: str, *, pr
         "NEWSMON_RUN_ID": run_id,
         "NEWSMON_MAX_ARTICLES_PER_RUN": c.max_articles_per_run,
         "NEWSMON_PROGRESS_INTERVAL": progress,
+        "NEWSMON_RECHECK": [list(t) for t in config.recheck.schedule],
+        "NEWSMON_RECHECK_MAX": config.recheck.max_per_run,
         "USER_AGENT": c.user_agent,
         "ROBOTSTXT_OBEY": c.obey_robots,
         "CONCURRENT_REQUESTS": c.concurrency,
@@ -101,37 +104,84 @@ class RunSummary:
         return dict(totals)
 
 
-def run_crawl(config: Config, outlet_ids: Iterable[str] = (), *, progress: float = 5.0) -> RunSummary:
-    """Crawl the chosen outlets (all when none) to the end, and return the run's figures."""
+@dataclass
+class CrawlJob:
+    """Everything one crawl needs, as plain JSON-able values: what the service hands a child process."""
+
+    run_id: str
+    database: str
+    settings: dict[str, Any]  # Scrapy settings: crawlers.settings is the base, these override it
+    groups: dict[str, list[str]]  # spider name or import path -> outlet ids
+
+    @property
+    def outlet_ids(self) -> list[str]:
+        return [i for ids in self.groups.values() for i in ids]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> CrawlJob:
+        return cls(**json.loads(text))
+
+
+def crawl_job(
+    config: Config,
+    outlet_ids: Iterable[str] = (),
+    *,
+    progress: float = 5.0,
+    origin: str = "crawl",
+    time_limit: float = 0,
+    run_id: str | None = None,
+) -> CrawlJob:
+    """The job that crawls the chosen outlets (all when none); `time_limit` seconds, 0 = none.
+
+    At the time limit the crawl closes like a finished one (Scrapy's CLOSESPIDER_TIMEOUT) and
+    its runs are recorded as 'timeout'.
+    """
     outlets = config.select(outlet_ids)
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
+    settings = crawl_settings(config, outlets, run_id, progress=progress)
+    settings["NEWSMON_ORIGIN"] = origin
+    if time_limit:
+        settings["CLOSESPIDER_TIMEOUT"] = time_limit
+    return CrawlJob(run_id, str(config.storage.database), settings, spider_groups(outlets))
+
+
+def run_crawl(config: Config, outlet_ids: Iterable[str] = (), *, progress: float = 5.0) -> RunSummary:
+    """Crawl the chosen outlets (all when none) to the end, in this process; the run's figures."""
+    return execute(crawl_job(config, outlet_ids, progress=progress))
+
+
+def execute(job: CrawlJob) -> RunSummary:
+    """Run `job` to the end in this process. Scrapy's reactor runs once per process: call once."""
     # Open (create, migrate) the database before any request: a bad path fails here, cleanly.
-    open_database(config.storage.database).close()
+    open_database(job.database).close()
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
-    settings.update(crawl_settings(config, outlets, run_id, progress=progress), priority="cmdline")
+    settings.update(job.settings, priority="cmdline")
     loader = SpiderLoader.from_settings(settings)
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # logging is the caller's
     process = CrawlerProcess(settings)
     apply_levels()
     crawlers = []
-    for spider_name, ids in spider_groups(outlets).items():
+    for spider_name, ids in job.groups.items():
         spidercls = load_spider(loader, spider_name, ids)
         crawler = process.create_crawler(spidercls)
         crawlers.append(crawler)
         process.crawl(crawler, outlets=",".join(ids))
-    logger.info("crawl starting run=%s outlets=%s", run_id, ",".join(o.id for o in outlets))
+    logger.info("crawl starting run=%s outlets=%s", job.run_id, ",".join(job.outlet_ids))
     started = time.perf_counter()
     process.start()
     wall = time.perf_counter() - started
-    db = open_database(config.storage.database)
+    db = open_database(job.database)
     try:
-        rows = run_rows(db, run_id)
+        rows = run_rows(db, job.run_id)
     finally:
         db.close()
-    if len(rows) != len(outlets) or any(r["status"] == "running" for r in rows):
-        raise CrawlError(f"run {run_id} did not complete: see the log above for the error")
-    return RunSummary(run_id, wall, rows, merge_stats([c.stats.get_stats() for c in crawlers if c.stats]))
+    if len(rows) != len(job.outlet_ids) or any(r["status"] == "running" for r in rows):
+        raise CrawlError(f"run {job.run_id} did not complete: see the log above for the error")
+    return RunSummary(job.run_id, wall, rows, merge_stats([c.stats.get_stats() for c in crawlers if c.stats]))
 
 
 def merge_stats(per_crawler: list[dict[str, Any]]) -> dict[str, Any]:

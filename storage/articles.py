@@ -11,23 +11,21 @@ import gzip
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from storage.db import write_transaction
+from storage.db import utcnow, write_transaction
+from storage.fetchstate import record_fetch
+from storage.frontier import done
+from storage.recheck import schedule_next
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     import sqlite_utils
 
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["new", "known_url", "same_text"]
-
-
-def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -62,6 +60,7 @@ class ArticleRecord:
     encoding: str | None = None
     html: bytes | None = None
     run_id: str | None = None
+    body_hash: str | None = None  # sha256 of the raw page: a recheck with the same bytes skips extraction
 
     def all_urls(self) -> list[tuple[str, str]]:
         """(url, kind) pairs, canonical first, without repeats."""
@@ -111,10 +110,22 @@ def known_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
     return found
 
 
-def save_article(db: sqlite_utils.Database, rec: ArticleRecord, *, keep_html: bool = True) -> SaveResult:
-    """Store `rec` as a new article or attach it to the article it duplicates. One transaction."""
+def save_article(
+    db: sqlite_utils.Database,
+    rec: ArticleRecord,
+    *,
+    keep_html: bool = True,
+    recheck: Sequence[tuple[int, int]] = (),
+) -> SaveResult:
+    """Store `rec` as a new article or attach it to the article it duplicates. One transaction.
+
+    Also, in the same transaction: the page's conditional-GET state, its first recheck time
+    (`recheck`: see storage/recheck.py) and its removal from the frontier.
+    """
     now = utcnow()
     with write_transaction(db):
+        done(db, {rec.url, rec.final_url})
+        record_fetch(db, rec.url, rec.outlet_id, "article", status=rec.status, headers=rec.headers, digest=rec.body_hash)
         urls = rec.all_urls()
         article_id = find_article_by_urls(db, [u for u, _ in urls])
         outcome: Outcome = "known_url"
@@ -147,6 +158,7 @@ def save_article(db: sqlite_utils.Database, rec: ArticleRecord, *, keep_html: bo
         article_id = int(cursor.lastrowid)
         _add_urls(db, article_id, urls, rec.found_via, now)
         add_fetch(db, article_id, rec, keep_html=keep_html)
+        schedule_next(db, article_id, now, recheck)
         return SaveResult(article_id, "new")
 
 
@@ -160,6 +172,22 @@ def add_fetch(db: sqlite_utils.Database, article_id: int, rec: ArticleRecord, *,
             rec.encoding, json.dumps(rec.hints, ensure_ascii=False, default=str), html_gz, len(rec.html) if rec.html is not None else None, rec.run_id,
         ],
     )
+
+
+def fill_missing_dates(db: sqlite_utils.Database, fills: Iterable[tuple[str, str, str | None]]) -> int:
+    """Give undated articles a date from (url, published_at, date_source); dated ones are left alone.
+
+    Call inside a write transaction. Returns how many articles got a date.
+    """
+    filled = 0
+    for url, published_at, source in fills:
+        cursor = db.execute(
+            """UPDATE articles SET published_at = ?, date_source = ?
+               WHERE id = (SELECT article_id FROM article_urls WHERE url = ?) AND published_at IS NULL""",
+            [published_at, source, url],
+        )
+        filled += cursor.rowcount
+    return filled
 
 
 def update_extraction(db: sqlite_utils.Database, article_id: int, fields: Mapping[str, Any]) -> None:

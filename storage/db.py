@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 15_000
+
+
+def utcnow() -> str:
+    """Now as stored: ISO 8601 UTC to the second, with a Z."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def open_database(path: str | Path, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:

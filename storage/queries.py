@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 EXPORT_COLUMNS = [
     "id", "outlet", "url", "canonical_url", "urls", "title", "author", "description", "published_at",
     "modified_at", "date_source", "found_via", "language", "language_confidence", "text", "first_seen_at",
-    "last_seen_at", "content_hash", "version", "cluster_id", "duplicate_of",
+    "last_seen_at", "content_hash", "version", "changed_at", "removed_at", "cluster_id", "duplicate_of",
 ]
 
 
@@ -128,7 +128,7 @@ def export_rows(
                     WHERE article_id = a.id ORDER BY first_seen_at, url) u) AS urls,
                a.title, a.author, a.description, a.published_at, a.modified_at, a.date_source, a.found_via,
                a.language, a.language_confidence, a.text, a.first_seen_at, a.last_seen_at, a.content_hash,
-               a.version, a.cluster_id, a.duplicate_of
+               a.version, a.changed_at, a.removed_at, a.cluster_id, a.duplicate_of
         FROM articles a {'WHERE ' + ' AND '.join(where) if where else ''}
         ORDER BY a.id"""
     for row in db.query(sql, params):
@@ -156,21 +156,32 @@ def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
             [article_id],
         )
     )
+    article["versions"] = list(
+        db.query(
+            "SELECT version, title, text_length, content_hash, seen_from, replaced_at FROM article_versions "
+            "WHERE article_id = ? ORDER BY version",
+            [article_id],
+        )
+    )
     return article
 
 
 def outlet_summaries(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Each outlet: articles stored, newest article, its last run and the last error seen."""
+    """Each outlet: its health state and why, articles stored, newest article, its last run, the
+    last error seen, and its next run when the service schedules it."""
     sql = """
-        SELECT o.id, o.name,
+        SELECT o.id, o.name, coalesce(h.state, 'new') AS state, h.reason, h.since AS state_since,
                (SELECT count(*) FROM articles a WHERE a.outlet_id = o.id) AS articles,
                (SELECT max(coalesce(a.published_at, a.first_seen_at)) FROM articles a
                     WHERE a.outlet_id = o.id) AS newest,
                r.started_at AS last_run, r.status AS last_status, r.articles_new AS last_new,
-               r.pages AS last_pages,
+               r.pages AS last_pages, r.not_modified AS last_not_modified,
+               s.next_run_at AS next_run, s.running_since,
                (SELECT r2.last_error FROM crawl_runs r2 WHERE r2.outlet_id = o.id AND r2.last_error IS NOT NULL
                     ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1) AS last_error
         FROM outlets o
+        LEFT JOIN outlet_health h ON h.outlet_id = o.id
+        LEFT JOIN schedule s ON s.outlet_id = o.id
         LEFT JOIN crawl_runs r ON r.id = (SELECT id FROM crawl_runs WHERE outlet_id = o.id
                                           ORDER BY started_at DESC, id DESC LIMIT 1)
         ORDER BY o.id"""

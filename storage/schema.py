@@ -137,3 +137,119 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         FROM articles a JOIN outlets o ON o.id = a.outlet_id;
         """
     )
+
+
+@migrations()
+def m002_service(db: sqlite_utils.Database) -> None:
+    """The service: incremental recrawl state, article versions, outlet health, alerts, schedule."""
+    db.executescript(
+        """
+        -- Recheck schedule of each article (see storage/recheck.py) and when its text last changed.
+        ALTER TABLE articles ADD COLUMN checked_at TEXT;      -- last fetch of the article page
+        ALTER TABLE articles ADD COLUMN next_check_at TEXT;   -- NULL: never rechecked again
+        ALTER TABLE articles ADD COLUMN changed_at TEXT;      -- when the current version was first seen
+        CREATE INDEX idx_articles_outlet_first_seen ON articles(outlet_id, first_seen_at);
+        CREATE INDEX idx_articles_recheck ON articles(outlet_id, next_check_at)
+            WHERE next_check_at IS NOT NULL AND removed_at IS NULL;
+
+        -- Earlier versions of an article: the row in `articles` always holds the newest one.
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,    -- 1 = as first stored
+            title TEXT,
+            text TEXT NOT NULL,
+            text_length INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            seen_from TEXT NOT NULL,     -- when this version was first seen
+            replaced_at TEXT NOT NULL,   -- when the next version was first seen
+            run_id TEXT,                 -- the run that found the next version
+            UNIQUE (article_id, version)
+        );
+
+        -- Conditional-GET state of every URL fetched more than once: feeds, sitemaps, listing pages
+        -- and articles. body_hash decides "changed" whatever the validators say.
+        CREATE TABLE fetch_state (
+            url TEXT PRIMARY KEY,        -- as requested (canonical form for articles)
+            outlet_id TEXT NOT NULL,
+            kind TEXT NOT NULL,          -- feed | sitemap | homepage | article
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,              -- sha256 of the last 200 body
+            status INTEGER,              -- last HTTP status
+            fetched_at TEXT NOT NULL,
+            changed_at TEXT,             -- last time the body hash changed
+            children TEXT                -- JSON list: sub-sitemaps / section pages to visit on a 304
+        );
+        CREATE INDEX idx_fetch_state_outlet ON fetch_state(outlet_id, kind);
+
+        -- Article URLs discovered but not yet stored: fetched next run when this one did not get to
+        -- them (cap reached, fetch failed, crawl stopped). Gone once the article is handled.
+        CREATE TABLE frontier (
+            url TEXT PRIMARY KEY,        -- canonical form
+            outlet_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            hints TEXT,                  -- JSON: what the feed/sitemap said
+            discovered_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at TEXT,
+            last_error TEXT
+        );
+        CREATE INDEX idx_frontier_outlet ON frontier(outlet_id, discovered_at);
+
+        -- More figures per run. status gains 'timeout' (cut at the run's time limit) and
+        -- 'crashed' (the crawl process died).
+        ALTER TABLE crawl_runs ADD COLUMN not_modified INTEGER NOT NULL DEFAULT 0;  -- 304 or same body
+        ALTER TABLE crawl_runs ADD COLUMN rechecked INTEGER NOT NULL DEFAULT 0;     -- article rechecks
+        ALTER TABLE crawl_runs ADD COLUMN versions_new INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE crawl_runs ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;       -- 404/410 on recheck
+        ALTER TABLE crawl_runs ADD COLUMN median_text_length INTEGER;  -- of this run's new articles
+        ALTER TABLE crawl_runs ADD COLUMN share_dated REAL;            -- ... with a publication date
+        ALTER TABLE crawl_runs ADD COLUMN share_authored REAL;         -- ... with an author
+        ALTER TABLE crawl_runs ADD COLUMN share_language REAL;         -- ... in the outlet's language
+        ALTER TABLE crawl_runs ADD COLUMN origin TEXT;                 -- crawl | service
+        ALTER TABLE crawl_runs ADD COLUMN pid INTEGER;                 -- the crawling process
+
+        -- Outlet health: the state `newsmon outlets` shows and alerts are sent on.
+        CREATE TABLE outlet_health (
+            outlet_id TEXT PRIMARY KEY REFERENCES outlets(id),
+            state TEXT NOT NULL,         -- new | ok | degraded | failing
+            reason TEXT,
+            since TEXT NOT NULL,         -- when the outlet entered this state
+            checked_at TEXT NOT NULL,
+            last_alert_at TEXT,
+            baseline TEXT                -- JSON: the rolling baseline the last run was compared with
+        );
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            outlet_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,          -- change | reminder
+            old_state TEXT,
+            new_state TEXT NOT NULL,
+            reason TEXT,
+            delivered TEXT               -- JSON {log: true, webhook: "ok" | error, command: ...}
+        );
+        CREATE INDEX idx_alerts_outlet ON alerts(outlet_id, at);
+
+        -- The service (`newsmon run`) writes its own row and each outlet's next run here, for
+        -- `newsmon status`. Whether it still runs is told by its lock file, not by this row.
+        CREATE TABLE service (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            host TEXT,
+            started_at TEXT NOT NULL,
+            stopped_at TEXT,
+            config_path TEXT,
+            heartbeat_at TEXT
+        );
+        CREATE TABLE schedule (
+            outlet_id TEXT PRIMARY KEY,
+            trigger TEXT NOT NULL,       -- "every 30m" | "cron 0 * * * *"
+            next_run_at TEXT,
+            running_since TEXT,
+            run_id TEXT,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )

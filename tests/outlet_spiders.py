@@ -24,3 +24,12 @@ class OnlyHydrogenSpider(OutletSpider):
     def page_item(self, response: TextResponse, item: PageItem) -> PageItem:
         item.hints["title"] = item.hints.get("title") or "set by the outlet spider"
         return item
+
+
+class BrokenListingSpider(OutletSpider):
+    """An outlet-specific spider with a bug in a hook: the run must not look 'ok'."""
+
+    name = "broken-listing"
+
+    def article_links(self, response: TextResponse, outlet: Outlet) -> list[str]:
+        raise ValueError("this layout changed")

@@ -860,6 +860,21 @@ _GOOD: dict[str, st.SearchStrategy[object]] = {
     "max_page_bytes": st.integers(0, 10**7),
     "max_articles_per_run": st.integers(-1, 100),
     "default_interval": _DURATION,
+    "jitter": _DURATION,
+    "run_timeout": _DURATION,
+    "stop_timeout": _DURATION,
+    "max_parallel": st.integers(0, 70),
+    "schedule": st.lists(
+        st.fixed_dictionaries({"age": _DURATION, "every": _DURATION}) | _VALUES, max_size=3
+    ),
+    "max_per_run": st.integers(-1, 300),
+    "baseline_runs": st.integers(0, 30),
+    "failing_after": st.integers(0, 5),
+    "min_quiet": _DURATION,
+    "quiet_factor": st.floats(0, 10) | st.integers(0, 10),
+    "webhook": _URL,
+    "command": _pick(["notify-send x", ["/bin/echo", "x"]], ["", "'unclosed", []]),
+    "remind_after": _DURATION,
     "id": _pick(["a", "b", "a-b"], ["Bad", "a--b", ""]),
     "name": st.text(max_size=10),
     "homepage": _mostly(_URL, st.just("")),
@@ -910,7 +925,7 @@ _DOCUMENTS = _rarely_with_junk(
                 st.lists(_OUTLET | _VALUES, max_size=3) | _VALUES,
             )
         },
-        optional={t: _mostly(_table(t), _VALUES) for t in ("storage", "crawl", "schedule")},
+        optional={t: _mostly(_table(t), _VALUES) for t in ("storage", "crawl", "schedule", "recheck", "health", "alerts")},
     )
 )
 

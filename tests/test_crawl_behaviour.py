@@ -105,6 +105,17 @@ def test_outlet_specific_spider_by_import_path(site: Site, tmp_path: Path) -> No
     assert "wasserstoff" in urls[0]
 
 
+def test_a_bug_in_a_spider_callback_is_counted_not_hidden(site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", site, tmp_path / "b.db")
+    text = config.read_text().replace('id = "zeitung"', 'id = "zeitung"\nspider = "tests.outlet_spiders.BrokenListingSpider"')
+    config.write_text(text)
+    result = newsmon("--config", str(config), "crawl", "zeitung", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = json.loads(result.stdout)["outlets"][0]
+    assert run["status"] == "partial" and run["errors"] == {"spider_error": 1}
+    assert "this layout changed" in run["last_error"]
+
+
 def test_unknown_spider_is_a_clear_error(site: Site, tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.toml", site, tmp_path / "s.db")
     config.write_text(config.read_text().replace('id = "wire"', 'id = "wire"\nspider = "nosuchspider"'))
@@ -160,3 +171,33 @@ def test_two_crawls_at_once_never_store_an_article_twice(site: Site, tmp_path: P
     assert (total, doubled) == (expected, 0)
     new = [sum(o["articles_new"] for o in json.loads(out)["outlets"]) for out, _ in outputs]
     assert sum(new) == expected  # each article counted new by exactly one of the two crawls
+
+
+def test_robots_txt_holds_for_requests_waiting_on_it(site: Site, tmp_path: Path) -> None:
+    """Requests that wait together for a host's robots.txt are each checked against it.
+
+    Scrapy 2.19 let every waiter but the first through unchecked (crawlers/middlewares/robots.py):
+    frontier links are requested at the start, all waiting for robots.txt at once.
+    """
+    from storage.db import open_database, write_transaction
+    from storage.frontier import add_links
+
+    db_path = tmp_path / "robots.db"
+    config = write_config(tmp_path / "c.toml", site, db_path)
+    base = site.bases["lumiere"]
+    db = open_database(db_path)
+    with write_transaction(db):
+        db.execute("INSERT INTO outlets (id, name, added_at, updated_at) VALUES ('lumiere', 'l', 'x', 'x')")
+        add_links(db, "lumiere", [(f"{base}/fr/prive/2026111{n}-article-interdit", "feed", {}) for n in range(6)])
+    db.close()
+    before = len(site.requests())
+    result = newsmon("--config", str(config), "crawl", "--json", "lumiere")
+    assert result.returncode == 0, result.stderr[-2000:]
+    fetched = [r["path"] for r in site.requests()[before:] if r["path"].startswith("/fr/prive/")]
+    assert fetched == []
+    summary = json.loads(result.stdout)["outlets"][0]
+    assert summary["stats"]["robots_denied"] >= 6
+    conn = sqlite3.connect(db_path)
+    left = conn.execute("SELECT count(*) FROM frontier WHERE url LIKE '%/fr/prive/%'").fetchone()[0]
+    conn.close()
+    assert left == 0  # forbidden is final: not tried again

@@ -27,12 +27,15 @@ def figures_from_stats(stats: dict[str, Any], outlet_id: str, reason: str) -> Ru
 
     failed: every seed (feed, sitemap, homepage) failed, so nothing could be discovered.
     partial: some seed or page failed. interrupted: the crawl was stopped before it finished.
+    timeout: the run reached its time limit (CLOSESPIDER_TIMEOUT, set by the service).
     """
     s = outlet_stats(stats, outlet_id)
     errors = {k.split("/", 1)[1]: int(v) for k, v in s.items() if k.startswith("errors/")}
     discovered = {k.split("/", 1)[1]: int(v) for k, v in s.items() if k.startswith("discovered/")}
     seeds_ok, seeds_failed = s.get("seeds/ok", 0), s.get("seeds/failed", 0)
-    if reason not in ("finished", "closespider_itemcount", "closespider_pagecount"):
+    if reason == "closespider_timeout":
+        status = "timeout"
+    elif reason not in ("finished", "closespider_itemcount", "closespider_pagecount"):
         status = "interrupted"
     elif seeds_failed and not seeds_ok:
         status = "failed"
@@ -53,6 +56,10 @@ def figures_from_stats(stats: dict[str, Any], outlet_id: str, reason: str) -> Ru
         discovered=discovered,
         last_error=s.get("last_error"),
         stats={k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items()},
+        not_modified=int(s.get("not_modified", 0)),
+        rechecked=int(s.get("rechecked", 0)),
+        versions_new=int(s.get("versions/new", 0)),
+        removed=int(s.get("removed", 0)),
     )
 
 
@@ -77,7 +84,8 @@ class RunRecorder:
         try:
             outlets = list(spider.outlets.values())
             upsert_outlets(db, [o.to_dict() for o in outlets])
-            start_runs(db, self.run_id, [o.id for o in outlets])
+            origin = self.crawler.settings.get("NEWSMON_ORIGIN", "crawl")
+            start_runs(db, self.run_id, [o.id for o in outlets], origin=origin)
         finally:
             db.close()
 
@@ -90,9 +98,10 @@ class RunRecorder:
                 fig = figures_from_stats(stats, outlet.id, reason)
                 finish_run(db, self.run_id, outlet.id, fig)
                 logger.info(
-                    "run finished run=%s outlet=%s status=%s pages=%d new=%d known=%d duplicates=%d no_text=%d errors=%s",
-                    self.run_id, outlet.id, fig.status, fig.pages, fig.articles_new, fig.articles_known,
-                    fig.duplicates, fig.no_text, fig.errors or "{}",
+                    "run finished run=%s outlet=%s status=%s pages=%d not_modified=%d new=%d known=%d "
+                    "duplicates=%d versions=%d removed=%d no_text=%d errors=%s",
+                    self.run_id, outlet.id, fig.status, fig.pages, fig.not_modified, fig.articles_new,
+                    fig.articles_known, fig.duplicates, fig.versions_new, fig.removed, fig.no_text, fig.errors or "{}",
                 )
         finally:
             db.close()

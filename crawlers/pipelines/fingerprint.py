@@ -33,6 +33,7 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
         published_at=ex.published_at, modified_at=ex.modified_at, date_source=ex.date_source,
         date_flags=ex.date_flags, language=lang.code, language_confidence=lang.confidence,
         language_source=lang.source, headers=item.headers, hints=item.hints, encoding=item.encoding, html=item.body, run_id=run_id,
+        body_hash=item.body_hash,
     )
 
 

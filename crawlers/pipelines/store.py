@@ -1,4 +1,8 @@
-"""400 - store: one transaction per article (row, URLs, kept HTML). Counts new / duplicate."""
+"""400 - store: one transaction per article (row, URLs, kept HTML). Counts new / duplicate.
+
+A recheck of a stored article goes to storage.versions instead: a new version when the extracted
+text or title changed, else only its next check.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from crawlers.stats import count
 from storage.articles import save_article
 from storage.db import open_database
 from storage.errors import StorageError
+from storage.versions import apply_recheck
 
 if TYPE_CHECKING:
     from typing import Self
@@ -26,16 +31,18 @@ logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, database: str, keep_html: bool):
+    def __init__(self, crawler: Crawler, database: str, keep_html: bool, recheck: list[tuple[int, int]]):
         self.crawler = crawler
         self.database = database
         self.keep_html = keep_html
+        self.recheck = recheck
         self.db: sqlite_utils.Database | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
-        return cls(crawler, s["NEWSMON_DATABASE"], s.getbool("NEWSMON_KEEP_HTML", True))
+        recheck = [(int(a), int(e)) for a, e in s.getlist("NEWSMON_RECHECK")]
+        return cls(crawler, s["NEWSMON_DATABASE"], s.getbool("NEWSMON_KEEP_HTML", True), recheck)
 
     def open_spider(self) -> None:
         self.db = open_database(self.database)
@@ -49,8 +56,12 @@ class StorePipeline:
         started = time.perf_counter()
         assert self.db is not None, "open_spider() opens the database"
         try:
-            result = save_article(self.db, item.record, keep_html=self.keep_html)
+            if item.recheck_of:
+                outcome = apply_recheck(self.db, item.recheck_of, item.record, self.recheck, keep_html=self.keep_html)
+            else:
+                result = save_article(self.db, item.record, keep_html=self.keep_html, recheck=self.recheck)
         except (sqlite3.Error, StorageError) as exc:
+            item.retry = True
             logger.error("store failed outlet=%s url=%s error=%s", item.outlet_id, item.final_url, exc)
             count(stats, item.outlet_id, "errors/store")
             assert stats is not None
@@ -58,6 +69,12 @@ class StorePipeline:
             raise DropItem(f"store failed: {item.final_url}: {exc}", log_level="DEBUG") from exc
         finally:
             count(stats, item.outlet_id, "time/store", time.perf_counter() - started)
+        if item.recheck_of:
+            if outcome == "version":
+                count(stats, item.outlet_id, "versions/new")
+                logger.info("article changed outlet=%s article=%d url=%s", item.outlet_id, item.recheck_of, item.final_url)
+            item.body = b""
+            return item
         if result.outcome == "new":
             count(stats, item.outlet_id, "articles/new")
         else:
