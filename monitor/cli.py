@@ -44,9 +44,10 @@ class NewsmonGroup(click.Group):
 
 
 class State:
-    def __init__(self, config_path: str | None, db_path: str | None):
+    def __init__(self, config_path: str | None, db_path: str | None, log_options: dict[str, Any] | None = None):
         self.config_path = config_path
         self.db_path = db_path
+        self.log_options = log_options or {}
         self._config: Config | None = None
 
     def config(self) -> Config:
@@ -73,8 +74,12 @@ pass_state = click.make_pass_decorator(State)
 @click.option("--db", "db_path", metavar="PATH", help="Database file, instead of [storage] database.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per line, for log collectors.")
+@click.option("--log-file", metavar="PATH", help="Append the log to this file instead of stderr.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool,
+        log_format: str, log_file: str | None) -> None:
     """Monitor news outlets into a searchable SQLite archive.
 
     List the outlets in a TOML file, run `newsmon crawl`, then search, export or query the
@@ -85,8 +90,9 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbos
     \b
         newsmon --config config/newsmon.toml crawl
     """
-    setup_logging(verbose, quiet)
-    ctx.obj = State(config_path, db_path)
+    setup_logging(verbose, quiet, log_format=log_format, log_file=log_file)
+    ctx.obj = State(config_path, db_path, {"verbose": verbose, "quiet": quiet, "format": log_format,
+                                           "file": str(Path(log_file).resolve()) if log_file else None})
 
 
 @cli.command("check-config")
@@ -122,24 +128,122 @@ def crawl(state: State, outlets: tuple[str, ...], as_json: bool) -> None:
     """
     from monitor.runner import run_crawl
 
-    summary = run_crawl(state.config(), outlets)
+    config = state.config()
+    summary = run_crawl(config, outlets)
+    assess_and_alert(config, [r["outlet_id"] for r in summary.outlets])
     if as_json:
         click.echo(dumps(asdict(summary)))
     else:
         click.echo(render_summary(summary))
 
 
+def assess_and_alert(config: Config, outlet_ids: list[str]) -> None:
+    """After a run: each outlet's health, and an alert for each state change (as the service does)."""
+    from monitor.alerts import send_alerts
+    from monitor.health import update_health
+    from storage.db import open_database
+
+    db = open_database(config.storage.database)
+    try:
+        send_alerts(db, config.alerts, update_health(db, config, outlet_ids))
+    finally:
+        db.close()
+
+
+@cli.command()
+@pass_state
+def run(state: State) -> None:
+    """Run the monitor: crawl each outlet on its schedule until stopped (SIGTERM or Ctrl-C).
+
+    Each crawl runs in its own process, with a time limit. One service per database. SIGHUP or
+    `newsmon reload` rereads the config. Runs, outlet states and alerts go to the database and
+    the log; `newsmon status` shows what runs when.
+
+    Example:
+
+    \b
+        newsmon --config /etc/newsmon/newsmon.toml --log-format json run
+    """
+    from monitor.service import Service
+
+    config = state.config()
+    service = Service(config, config_arg=state.config_path, db_override=state.db_path,
+                      log_options=state.log_options)
+    sys.exit(service.run())
+
+
+@cli.command()
+@pass_state
+def reload(state: State) -> None:
+    """Ask the running service to reread its config (as SIGHUP does).
+
+    The config is checked here first: an invalid one is reported (exit 2) and not sent.
+
+    Example:
+
+    \b
+        newsmon reload
+    """
+    import os
+    import signal
+
+    from monitor.lock import service_info
+
+    config = state.config()
+    info = service_info(config.storage.database)
+    if not info or not info.get("pid"):
+        raise click.ClickException(f"no newsmon service is running on {config.storage.database}")
+    os.kill(int(info["pid"]), signal.SIGHUP)
+    click.echo(f"reload requested from the service (pid {info['pid']}); its log tells the outcome")
+
+
+@cli.command()
+@json_option
+@pass_state
+def status(state: State, as_json: bool) -> None:
+    """Is the service running (pid, since when), and each outlet's state, last and next run.
+
+    Example:
+
+    \b
+        newsmon status
+    """
+    from monitor.lock import service_info
+    from storage.queries import outlet_summaries
+
+    database = state.database_path()
+    info = service_info(database)
+    rows = outlet_summaries(state.open_db()) if database.exists() else []
+    if not info:
+        for r in rows:
+            r["next_run"] = r["running_since"] = None  # left by a service that is gone
+    data = {"database": str(database), "service": {"running": bool(info), **(info or {})}, "outlets": rows}
+    if as_json:
+        click.echo(dumps(data))
+        return
+    if info:
+        click.echo(f"service: running, pid {info.get('pid')}, since {info.get('started_at')}, "
+                   f"config {info.get('config')}")
+    else:
+        click.echo(f"service: not running on {database}")
+    for r in rows:
+        r["next"] = ("running since " + r["running_since"]) if r.get("running_since") else r.get("next_run")
+    click.echo(table(rows, ["id", "state", "last_run", "last_status", "last_new", "next", "reason"],
+                     widths={"reason": 60}) if rows else "no outlets yet")
+
+
 def render_summary(summary: RunSummary) -> str:
     rows = [
         {
-            "outlet": r["outlet_id"], "status": r["status"], "pages": r["pages"], "new": r["articles_new"],
+            "outlet": r["outlet_id"], "status": r["status"], "pages": r["pages"],
+            "304": r.get("not_modified", 0), "new": r["articles_new"], "edited": r.get("versions_new", 0),
             "known": r["articles_known"], "dup": r["duplicates"], "no_text": r["no_text"],
             "errors": ", ".join(f"{k}={v}" for k, v in sorted(r["errors"].items())) if r["errors"] else "",
         }
         for r in summary.outlets
     ]
     lines = [f"run {summary.run_id}: {summary.wall_seconds:.1f} s", ""]
-    lines.append(table(rows, ["outlet", "status", "pages", "new", "known", "dup", "no_text", "errors"],
+    lines.append(table(rows, ["outlet", "status", "pages", "304", "new", "edited", "known", "dup", "no_text", "errors"],
                        widths={"errors": 60}))
     new = summary.new
     rate = new / summary.wall_seconds if summary.wall_seconds else 0.0
@@ -233,19 +337,32 @@ def export(state: State, fmt: str, outlet: str | None, lang: str | None, since: 
 @cli.command()
 @click.argument("article_id", type=int)
 @click.option("--no-text", is_flag=True, help="Leave out the article text.")
+@click.option("--diff", is_flag=True, help="Print a unified diff between its versions instead.")
 @json_option
 @pass_state
-def show(state: State, article_id: int, no_text: bool, as_json: bool) -> None:
-    """Show one article: its metadata, every URL it was seen at, its fetches and its text.
+def show(state: State, article_id: int, no_text: bool, diff: bool, as_json: bool) -> None:
+    """Show one article: its metadata, every URL it was seen at, its fetches, versions and text.
 
     Example:
 
     \b
         newsmon show 42
+        newsmon show 42 --diff
     """
     from storage.queries import get_article
+    from storage.versions import article_versions, version_diff
 
-    article = get_article(state.open_db(), article_id)
+    db = state.open_db()
+    if diff:
+        versions = article_versions(db, article_id)
+        if as_json:
+            click.echo(dumps(versions))
+        elif len(versions) == 1:
+            click.echo(f"article {article_id} has one version: no changes seen")
+        else:
+            click.echo(version_diff(versions))
+        return
+    article = get_article(db, article_id)
     if no_text:
         article.pop("text")
     if as_json:
@@ -253,13 +370,18 @@ def show(state: State, article_id: int, no_text: bool, as_json: bool) -> None:
         return
     fields = ["id", "outlet_id", "title", "author", "published_at", "modified_at", "date_source", "date_flags",
               "language", "language_confidence", "language_source", "found_via", "canonical_url",
-              "first_seen_at", "last_seen_at", "content_hash", "version", "cluster_id", "duplicate_of"]
+              "first_seen_at", "last_seen_at", "checked_at", "next_check_at", "changed_at", "removed_at",
+              "content_hash", "version", "cluster_id", "duplicate_of"]
     for key in fields:
         if article.get(key) not in (None, [], ""):
             click.echo(f"{key:>20}: {article[key]}")
     click.echo("\nURLs:")
     for u in article["urls"]:
         click.echo(f"  {u['url']}  ({u['kind']}, via {u['found_via']}, {u['first_seen_at']})")
+    if article["versions"]:
+        click.echo("\nEarlier versions (newsmon show ID --diff):")
+        for v in article["versions"]:
+            click.echo(f"  {v['version']}: {v['seen_from']} .. {v['replaced_at']}  {v['title'] or ''}")
     if not no_text:
         click.echo("\n" + article["text"])
 
@@ -268,8 +390,11 @@ def show(state: State, article_id: int, no_text: bool, as_json: bool) -> None:
 @json_option
 @pass_state
 def outlets(state: State, as_json: bool) -> None:
-    """Each outlet: articles stored, newest article, last run, its result and last error.
+    """Each outlet: its state (ok, degraded, failing, new) and why, articles, last run, last error.
 
+    degraded/failing say what went wrong: failed runs, HTTP errors, no new article for far longer
+    than usual, or a run that departs from the outlet's baseline (shorter texts, no dates, no
+    authors, another language, pages without text): the signs of a layout change or a block.
     Outlets of the config that have never been crawled are listed as "never run".
 
     Example:
@@ -286,13 +411,13 @@ def outlets(state: State, as_json: bool) -> None:
     except NewsmonError:
         configured = ()
     known = {r["id"] for r in rows}
-    rows += [{"id": o.id, "name": o.name, "articles": 0, "last_status": "never run"}
+    rows += [{"id": o.id, "name": o.name, "state": "new", "articles": 0, "last_status": "never run"}
              for o in configured if o.id not in known]
     if as_json:
         click.echo(dumps(rows))
         return
-    click.echo(table(rows, ["id", "name", "articles", "newest", "last_run", "last_status", "last_new", "last_error"],
-                     widths={"name": 30, "last_error": 70}))
+    click.echo(table(rows, ["id", "state", "reason", "articles", "newest", "last_run", "last_status", "last_new",
+                            "last_error"], widths={"reason": 50, "last_error": 50}))
 
 
 @cli.command()
