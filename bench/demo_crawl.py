@@ -42,7 +42,7 @@ def machine() -> str:
 def versions() -> str:
     import sqlite3
 
-    names = ["scrapy", "trafilatura", "lxml", "langdetect", "sqlite-utils", "feedparser"]
+    names = ["scrapy", "trafilatura", "lxml", "langdetect", "sqlite-utils", "feedparser", "apscheduler"]
     return ", ".join([f"Python {platform.python_version()}", *(f"{n} {version(n)}" for n in names),
                       f"SQLite {sqlite3.sqlite_version}"])
 
