@@ -41,11 +41,18 @@ def rss_kib(pid: int) -> int | None:
 
 
 def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
-            return [int(p) for p in fh.read().split()]
-    except OSError:
-        return []
+    """Processes whose parent is `pid` (from /proc/*/stat: field 4 is the parent's pid)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(") ", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
 
 
 def finished_runs(db: Path) -> int:

@@ -180,3 +180,17 @@ def test_links_of_an_interrupted_run_are_fetched_next_time(env: Env) -> None:
     assert [r["status"] for r in requests if r["path"] == "/rss.xml"] == [304]
     assert outlet_row(summary)["articles_new"] == 3
     assert env.query("SELECT count(*) AS n FROM frontier")[0]["n"] == 0
+
+
+def test_frontier_links_the_config_no_longer_wants_are_dropped(env: Env) -> None:
+    from storage.db import open_database, write_transaction
+    from storage.frontier import add_links
+
+    env.crawl()
+    db = open_database(env.db)
+    with write_transaction(db):
+        add_links(db, "alpha", [("https://elsewhere.example/news/x.html", "feed", {}),
+                                (f"{env.server.bases['alpha']}/about/team.html", "feed", {})])
+    db.close()
+    env.crawl()
+    assert env.query("SELECT count(*) AS n FROM frontier")[0]["n"] == 0

@@ -286,3 +286,19 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][0] != "Z"
     except OSError:
         return False
+
+
+def test_a_one_off_crawl_beside_the_service_stores_nothing_twice(harness: Harness) -> None:
+    h = harness
+    h.write_config(["alpha", "beta"])
+    proc = h.start()
+    h.wait("the service up", lambda: "service started" in h.log())
+    crawl = newsmon("--config", str(h.config), "crawl", "--json")  # while the service's first runs go
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    h.wait("the service's runs", lambda: h.runs("alpha") >= 2 and h.runs("beta") >= 2)
+    assert h.stop(proc) == 0
+    assert h.count("SELECT count(*) FROM articles") == 4
+    assert h.count("SELECT count(*) FROM (SELECT outlet_id, url FROM articles GROUP BY 1, 2 HAVING count(*) > 1)") == 0
+    origins = {r[0] for r in h.query("SELECT DISTINCT origin FROM crawl_runs")}
+    assert origins == {"crawl", "service"}
+    assert h.integrity() == "ok"

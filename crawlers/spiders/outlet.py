@@ -179,6 +179,8 @@ class OutletSpider(Spider):
         requests = []
         for url, channel, hints in frontier.pending_links(self.db, outlet.id, limit):
             requests.extend(self.follow_article(outlet, Link(url, channel, hints)))
+            if url not in self.seen[outlet.id]:  # no longer an article of the outlet (its config changed)
+                self.handled_links.append(url)
         self.count(outlet.id, "frontier/taken", len(requests))
         self.save_links()
         return iter(requests)
