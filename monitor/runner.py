@@ -25,7 +25,7 @@ from crawlers.spiders.outlet import OutletSpider
 from monitor.errors import CrawlError
 from monitor.logs import apply_levels
 from storage.db import open_database
-from storage.runs import run_rows
+from storage.runs import fail_unfinished, run_rows
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -177,9 +177,14 @@ def execute(job: CrawlJob) -> RunSummary:
     db = open_database(job.database)
     try:
         rows = run_rows(db, job.run_id)
+        unfinished = [r["outlet_id"] for r in rows if r["status"] == "running"]
+        if unfinished:
+            # Stopped (a signal) while the crawl was still opening: Scrapy closed without
+            # spider_closed, so nothing recorded the runs' end. Close them here, not never.
+            fail_unfinished(db, job.run_id, unfinished, "interrupted", "stopped before the crawl got going")
     finally:
         db.close()
-    if len(rows) != len(job.outlet_ids) or any(r["status"] == "running" for r in rows):
+    if len(rows) != len(job.outlet_ids) or unfinished:
         raise CrawlError(f"run {job.run_id} did not complete: see the log above for the error")
     return RunSummary(job.run_id, wall, rows, merge_stats([c.stats.get_stats() for c in crawlers if c.stats]))
 

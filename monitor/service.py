@@ -190,7 +190,7 @@ class Service:
         """Stop scheduling; ask running crawls to stop; kill them after stop_timeout; wait for bookkeeping."""
         self.scheduler.shutdown(wait=False)
         timeout = self.config.schedule.stop_timeout
-        with self.children_lock:
+        with self.children_lock:  # `stopping` is set: no run starts after this
             running = dict(self.children)
         for outlet_id, (proc, run_id, _) in running.items():
             logger.info("stopping crawl outlet=%s run=%s pid=%d", outlet_id, run_id, proc.pid)
@@ -244,9 +244,10 @@ class Service:
             logger.error("config reload refused: the database changed (%s -> %s); restart the service to switch",
                          self.database, new.storage.database)
             return False
-        old = self.config
+        with self.children_lock:
+            old = self.config
+            self.config = new  # runs from now on use the new settings and outlets
         old_ids, new_ids = {o.id for o in old.outlets}, {o.id for o in new.outlets}
-        self.config = new  # runs from now on use the new settings and outlets
         removed, added = sorted(old_ids - new_ids), sorted(new_ids - old_ids)
         rescheduled = sorted(
             i for i in old_ids & new_ids
@@ -295,15 +296,17 @@ class Service:
 
     def _run_outlet(self, outlet_id: str) -> None:
         """The scheduler's job: crawl one outlet in a child process, then record and assess the run."""
-        config = self.config
-        if self.stopping.is_set() or outlet_id not in {o.id for o in config.outlets}:
-            return
-        job = crawl_job(config, [outlet_id], origin="service", time_limit=config.schedule.run_timeout,
-                        progress=PROGRESS_SECONDS)
         with self.children_lock:
+            # Under the lock that _shutdown and reload take: a run either starts before the
+            # service stops (and is stopped with it) or not at all; never with a removed outlet.
+            config = self.config
+            if self.stopping.is_set() or outlet_id not in {o.id for o in config.outlets}:
+                return
             if outlet_id in self.children:
                 logger.info("outlet still running, this slot is skipped outlet=%s", outlet_id)
                 return
+            job = crawl_job(config, [outlet_id], origin="service", time_limit=config.schedule.run_timeout,
+                            progress=PROGRESS_SECONDS)
             message = {"job": asdict(job), "log": self.log_options, "parent": os.getpid()}
             proc = subprocess.Popen(
                 [sys.executable, "-m", "monitor.worker"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
