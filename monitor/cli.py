@@ -269,13 +269,16 @@ def render_summary(summary: RunSummary) -> str:
 @click.option("--since", help="Published on or after (YYYY-MM-DD or ISO 8601).")
 @click.option("--until", help="Published on or before (YYYY-MM-DD or ISO 8601).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--include-duplicates", is_flag=True, help="Every copy of a story, not one article per cluster.")
 @json_option
 @pass_state
 def search(state: State, query: str, outlet: str | None, lang: str | None, since: str | None,
-           until: str | None, limit: int, as_json: bool) -> None:
+           until: str | None, limit: int, include_duplicates: bool, as_json: bool) -> None:
     """Full-text search of titles and texts, best match first, with a snippet.
 
     QUERY uses SQLite FTS5 syntax: words (all must match), "exact phrases", OR, NOT, prefix*.
+    Each story is shown once: the earliest article of its cluster, with the number of copies
+    other outlets published (--include-duplicates shows them all; so does --outlet).
 
     Example:
 
@@ -289,6 +292,7 @@ def search(state: State, query: str, outlet: str | None, lang: str | None, since
     rows = run_search(
         db, query, outlet=outlet, language=lang, since=parse_when(since, option="--since"),
         until=parse_when(until, option="--until", end_of_day=True), limit=limit,
+        include_duplicates=include_duplicates,
     )
     if as_json:
         click.echo(dumps(rows))
@@ -296,8 +300,43 @@ def search(state: State, query: str, outlet: str | None, lang: str | None, since
     if not rows:
         click.echo("no results")
         return
-    click.echo(table(rows, ["id", "outlet", "published_at", "language", "title", "snippet"],
+    click.echo(table(rows, ["id", "outlet", "published_at", "language", "copies", "title", "snippet"],
                      widths={"title": 60, "snippet": 90}))
+
+
+@cli.command()
+@click.option("--since", help="Stories first published on or after (YYYY-MM-DD or ISO 8601).")
+@click.option("--min-size", default=2, show_default=True, type=click.IntRange(2, None),
+              help="Only stories with at least this many articles.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_state
+def clusters(state: State, since: str | None, min_size: int, limit: int, as_json: bool) -> None:
+    """The largest stories of a period: clusters of near-duplicate articles across outlets.
+
+    Each row is one story: how many articles carry it, who published it first, and the outlets
+    in the order they published it: how the story spread. `newsmon show ID` lists the copies.
+
+    Example:
+
+    \b
+        newsmon clusters --since 2026-11-01 --min-size 3
+    """
+    from storage.queries import clusters as list_clusters
+    from storage.queries import parse_when
+
+    rows = list_clusters(state.open_db(), since=parse_when(since, option="--since"), min_size=min_size,
+                         limit=limit)
+    if as_json:
+        click.echo(dumps(rows))
+        return
+    if not rows:
+        click.echo("no clusters")
+        return
+    for r in rows:
+        r["outlets"] = " > ".join(r["outlets"])
+    click.echo(table(rows, ["cluster_id", "size", "first_published_at", "earliest_id", "outlets", "title"],
+                     widths={"outlets": 50, "title": 60}))
 
 
 @cli.command()
@@ -371,13 +410,20 @@ def show(state: State, article_id: int, no_text: bool, diff: bool, as_json: bool
     fields = ["id", "outlet_id", "title", "author", "published_at", "modified_at", "date_source", "date_flags",
               "language", "language_confidence", "language_source", "found_via", "canonical_url",
               "first_seen_at", "last_seen_at", "checked_at", "next_check_at", "changed_at", "removed_at",
-              "content_hash", "version", "cluster_id", "duplicate_of"]
+              "content_hash", "version", "cluster_id", "duplicate_of", "similarity"]
     for key in fields:
         if article.get(key) not in (None, [], ""):
             click.echo(f"{key:>20}: {article[key]}")
     click.echo("\nURLs:")
     for u in article["urls"]:
         click.echo(f"  {u['url']}  ({u['kind']}, via {u['found_via']}, {u['first_seen_at']})")
+    if article["cluster"]:
+        click.echo(f"\nThe same story ({len(article['cluster'])} articles, earliest first):")
+        for m in article["cluster"]:
+            mark = "*" if m["id"] == article_id else " "
+            sim = "earliest" if m["earliest"] else f"similarity {m['similarity']}"
+            click.echo(f" {mark}{m['id']:>7}  {m['outlet_id']:<14} {m['published_at'] or m['first_seen_at']}  "
+                       f"{sim:<16} {m['url']}")
     if article["versions"]:
         click.echo("\nEarlier versions (newsmon show ID --diff):")
         for v in article["versions"]:
@@ -497,9 +543,12 @@ def reextract(state: State, outlet_id: str | None) -> None:
     from storage.articles import update_extraction
     from storage.dedup import content_hash
     from storage.queries import get_article, stored_html
+    from storage.similarity import DEFAULT_THRESHOLD
 
+    threshold = DEFAULT_THRESHOLD
     try:
         outlets = {o.id: o for o in state.config().outlets}
+        threshold = state.config().clusters.threshold
     except ConfigError as exc:
         logging.getLogger(__name__).warning(
             "no usable config (%s): outlets' exclude_xpaths, timezone and language hints not applied", exc
@@ -522,7 +571,7 @@ def reextract(state: State, outlet_id: str | None) -> None:
                       text_length=len(result.text), content_hash=content_hash(result.text))
         current = get_article(db, row["article_id"])
         if any(current.get(k) != v for k, v in fields.items()):
-            update_extraction(db, row["article_id"], fields)
+            update_extraction(db, row["article_id"], fields, threshold=threshold)
             changed += 1
     click.echo(f"re-extracted {seen} articles: {changed} changed, {empty} gave no text (left as they were)")
 

@@ -40,6 +40,7 @@ __all__ = [
     "RecheckConfig",
     "HealthConfig",
     "AlertsConfig",
+    "ClustersConfig",
     "StorageConfig",
     "load_config",
     "parse_duration",
@@ -73,6 +74,7 @@ CONFIG_KEYS: dict[str, set[str]] = {
     "recheck": {"schedule", "max_per_run"},
     "health": {"baseline_runs", "failing_after", "min_quiet", "quiet_factor"},
     "alerts": {"webhook", "command", "remind_after"},
+    "clusters": {"threshold"},
     "outlets": {
         "id",
         "name",
@@ -171,6 +173,13 @@ class HealthConfig:
 
 
 @dataclass(frozen=True)
+class ClustersConfig:
+    #: Estimated Jaccard similarity (5-word shingles) from which two texts are the same story:
+    #: the lowest with precision > 0.99 on the labelled set (storage/similarity.py).
+    threshold: float = 0.3
+
+
+@dataclass(frozen=True)
 class AlertsConfig:
     webhook: str | None = None  # POSTed a JSON body on each outlet state change
     command: tuple[
@@ -189,6 +198,7 @@ class Config:
     recheck: RecheckConfig = RecheckConfig()
     health: HealthConfig = HealthConfig()
     alerts: AlertsConfig = AlertsConfig()
+    clusters: ClustersConfig = ClustersConfig()
 
     def interval_of(self, outlet: Outlet) -> int | None:
         """The outlet's interval in seconds (the default one unless it has its own or a cron)."""
@@ -326,6 +336,7 @@ def _build(data: dict[str, Any], path: str | Path, *, database: str | Path | Non
     recheck = _build_recheck(_Table.of(data, "recheck", path))
     health = _build_health(_Table.of(data, "health", path))
     alerts = _build_alerts(_Table.of(data, "alerts", path))
+    clusters = _build_clusters(_Table.of(data, "clusters", path))
     outlets = _build_outlets(data.get("outlets"), path)
     return Config(
         path=path,
@@ -336,6 +347,7 @@ def _build(data: dict[str, Any], path: str | Path, *, database: str | Path | Non
         recheck=recheck,
         health=health,
         alerts=alerts,
+        clusters=clusters,
     )
 
 
@@ -550,6 +562,13 @@ def _build_health(table: _Table) -> HealthConfig:
         min_quiet=table.get_duration("min_quiet", d.min_quiet),
         quiet_factor=table.get_number("quiet_factor", d.quiet_factor, minimum=1),
     )
+
+
+def _build_clusters(table: _Table) -> ClustersConfig:
+    threshold = table.get_number("threshold", ClustersConfig().threshold, minimum=0, strict=True)
+    if threshold > 1:
+        raise table.error("threshold", f"must be at most 1 (a similarity), got {threshold:g}")
+    return ClustersConfig(threshold=threshold)
 
 
 def _build_alerts(table: _Table) -> AlertsConfig:

@@ -54,6 +54,7 @@ def crawl_settings(config: Config, outlets: Iterable[Outlet], run_id: str, *, pr
         "NEWSMON_PROGRESS_INTERVAL": progress,
         "NEWSMON_RECHECK": [list(t) for t in config.recheck.schedule],
         "NEWSMON_RECHECK_MAX": config.recheck.max_per_run,
+        "NEWSMON_CLUSTER_THRESHOLD": config.clusters.threshold,
         "USER_AGENT": c.user_agent,
         "ROBOTSTXT_OBEY": c.obey_robots,
         "CONCURRENT_REQUESTS": c.concurrency,

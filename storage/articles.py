@@ -13,10 +13,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from storage.clusters import best_matches, index_article, reindex_version, same_article
 from storage.db import utcnow, write_transaction
 from storage.fetchstate import record_fetch
 from storage.frontier import done
 from storage.recheck import schedule_next
+from storage.similarity import DEFAULT_THRESHOLD, Signature, signature
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["new", "known_url", "same_text"]
+Outcome = Literal["new", "known_url", "same_text", "near_text"]
 
 
 @dataclass
@@ -61,6 +63,11 @@ class ArticleRecord:
     html: bytes | None = None
     run_id: str | None = None
     body_hash: str | None = None  # sha256 of the raw page: a recheck with the same bytes skips extraction
+    signature: bytes | None = None  # MinHash of the text (storage/similarity.py); None: too short
+    shingles: int = 0
+
+    def minhash(self) -> Signature | None:
+        return Signature.from_bytes(self.signature, self.shingles) if self.signature else None
 
     def all_urls(self) -> list[tuple[str, str]]:
         """(url, kind) pairs, canonical first, without repeats."""
@@ -116,11 +123,13 @@ def save_article(
     *,
     keep_html: bool = True,
     recheck: Sequence[tuple[int, int]] = (),
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> SaveResult:
     """Store `rec` as a new article or attach it to the article it duplicates. One transaction.
 
     Also, in the same transaction: the page's conditional-GET state, its first recheck time
-    (`recheck`: see storage/recheck.py) and its removal from the frontier.
+    (`recheck`: see storage/recheck.py), its removal from the frontier, and its place in the
+    near-duplicate index and clusters (`threshold`: see storage/clusters.py).
     """
     now = utcnow()
     with write_transaction(db):
@@ -136,6 +145,11 @@ def save_article(
             ).fetchone()
             if row:
                 article_id, outcome = row[0], "same_text"
+        sig = rec.minhash()
+        matches = best_matches(db, sig, threshold=threshold) if article_id is None and sig is not None else []
+        same = same_article(matches, rec.outlet_id)
+        if same is not None:
+            article_id, outcome = same.article_id, "near_text"
         if article_id is not None:
             db.execute("UPDATE articles SET last_seen_at = ? WHERE id = ?", [now, article_id])
             _add_urls(db, article_id, urls, rec.found_via, now)
@@ -159,6 +173,7 @@ def save_article(
         _add_urls(db, article_id, urls, rec.found_via, now)
         add_fetch(db, article_id, rec, keep_html=keep_html)
         schedule_next(db, article_id, now, recheck)
+        index_article(db, article_id, sig, matches, threshold=threshold)
         return SaveResult(article_id, "new")
 
 
@@ -190,8 +205,12 @@ def fill_missing_dates(db: sqlite_utils.Database, fills: Iterable[tuple[str, str
     return filled
 
 
-def update_extraction(db: sqlite_utils.Database, article_id: int, fields: Mapping[str, Any]) -> None:
-    """Overwrite extracted fields of one article (used by `newsmon reextract`)."""
+def update_extraction(db: sqlite_utils.Database, article_id: int, fields: Mapping[str, Any], *,
+                      threshold: float = DEFAULT_THRESHOLD) -> None:
+    """Overwrite extracted fields of one article (used by `newsmon reextract`).
+
+    A new text also gets a new signature, and the article's cluster is checked again.
+    """
     allowed = {
         "title", "author", "description", "sitename", "image", "categories", "tags", "published_at",
         "modified_at", "date_source", "date_flags", "language", "language_confidence", "language_source",
@@ -203,6 +222,8 @@ def update_extraction(db: sqlite_utils.Database, article_id: int, fields: Mappin
     assignments = ", ".join(f"{k} = ?" for k in values)
     with write_transaction(db):
         db.execute(f"UPDATE articles SET {assignments} WHERE id = ?", [*values.values(), article_id])
+        if "text" in values:
+            reindex_version(db, article_id, signature(values["text"]), threshold=threshold)
 
 
 def _add_urls(db: sqlite_utils.Database, article_id: int, urls: list[tuple[str, str]], found_via: str, now: str) -> None:

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from storage.clusters import cluster_members
 from storage.errors import NotFoundError, QueryError
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ EXPORT_COLUMNS = [
     "id", "outlet", "url", "canonical_url", "urls", "title", "author", "description", "published_at",
     "modified_at", "date_source", "found_via", "language", "language_confidence", "text", "first_seen_at",
     "last_seen_at", "content_hash", "version", "changed_at", "removed_at", "cluster_id", "duplicate_of",
+    "similarity", "copies",
 ]
 
 
@@ -81,22 +83,33 @@ def search(
     since: str | None = None,
     until: str | None = None,
     limit: int = 20,
+    include_duplicates: bool = False,
 ) -> list[dict[str, Any]]:
     """FTS5 search over title and text, best match first, with a snippet around the hits.
 
+    One result per story: a hit on a copy shows its cluster's earliest article, with `copies`, the
+    number of other articles in the cluster. `include_duplicates`, or an `outlet` filter (that
+    outlet's own articles), shows every matching article.
     `query` is FTS5 syntax (words, "phrases", OR, NOT, prefix*). Raises QueryError when malformed.
     """
     if not query.strip():
         raise QueryError("search: the query is empty")
     query = _text(query, "search")
     where, params = _filters(outlet, language, since, until)
+    head = "a.id" if include_duplicates or outlet else "coalesce(a.duplicate_of, a.id)"
     sql = f"""
-        SELECT a.id, a.outlet_id AS outlet, a.title, a.published_at, a.language, a.url,
-               snippet(articles_fts, 1, '[', ']', ' … ', 16) AS snippet,
-               bm25(articles_fts, 5.0, 1.0) AS rank
-        FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-        WHERE articles_fts MATCH ? {''.join(' AND ' + w for w in where)}
-        ORDER BY rank LIMIT ?"""
+        WITH hits AS (
+            SELECT a.id AS hit, {head} AS head, snippet(articles_fts, 1, '[', ']', ' … ', 16) AS snippet,
+                   bm25(articles_fts, 5.0, 1.0) AS rank
+            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+            WHERE articles_fts MATCH ? {''.join(' AND ' + w for w in where)}
+        ), best AS (
+            SELECT *, row_number() OVER (PARTITION BY head ORDER BY rank) AS n FROM hits
+        )
+        SELECT e.id, e.outlet_id AS outlet, e.title, e.published_at, e.language, e.url, best.snippet,
+               best.rank, {_COPIES} AS copies
+        FROM best JOIN articles e ON e.id = best.head
+        WHERE best.n = 1 ORDER BY best.rank LIMIT ?"""
     try:
         rows = list(db.query(sql, [query, *params, limit]))
     except sqlite3.OperationalError as exc:
@@ -109,6 +122,10 @@ def search(
     return rows
 
 
+#: Other articles in the cluster of the article `e`.
+_COPIES = "(CASE WHEN e.cluster_id IS NULL THEN 0 ELSE (SELECT count(*) - 1 FROM articles c WHERE c.cluster_id = e.cluster_id) END)"
+
+
 def export_rows(
     db: sqlite_utils.Database,
     *,
@@ -118,9 +135,10 @@ def export_rows(
     until: str | None = None,
     include_duplicates: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """One record per article, oldest first; without include_duplicates, one per cluster."""
+    """One record per article, oldest first; without include_duplicates (or an outlet filter),
+    one per story: the earliest article of each cluster, with `copies`."""
     where, params = _filters(outlet, language, since, until)
-    if not include_duplicates:
+    if not include_duplicates and not outlet:
         where.append("a.duplicate_of IS NULL")
     sql = f"""
         SELECT a.id, a.outlet_id AS outlet, a.url, a.canonical_url,
@@ -128,7 +146,8 @@ def export_rows(
                     WHERE article_id = a.id ORDER BY first_seen_at, url) u) AS urls,
                a.title, a.author, a.description, a.published_at, a.modified_at, a.date_source, a.found_via,
                a.language, a.language_confidence, a.text, a.first_seen_at, a.last_seen_at, a.content_hash,
-               a.version, a.changed_at, a.removed_at, a.cluster_id, a.duplicate_of
+               a.version, a.changed_at, a.removed_at, a.cluster_id, a.duplicate_of, a.similarity,
+               {_COPIES.replace("e.", "a.")} AS copies
         FROM articles a {'WHERE ' + ' AND '.join(where) if where else ''}
         ORDER BY a.id"""
     for row in db.query(sql, params):
@@ -156,6 +175,7 @@ def get_article(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
             [article_id],
         )
     )
+    article["cluster"] = cluster_members(db, article_id)
     article["versions"] = list(
         db.query(
             "SELECT version, title, text_length, content_hash, seen_from, replaced_at FROM article_versions "
@@ -186,6 +206,33 @@ def outlet_summaries(db: sqlite_utils.Database) -> list[dict[str, Any]]:
                                           ORDER BY started_at DESC, id DESC LIMIT 1)
         ORDER BY o.id"""
     return list(db.query(sql))
+
+
+def clusters(
+    db: sqlite_utils.Database, *, since: str | None = None, min_size: int = 2, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The largest stories: clusters with at least `min_size` articles, largest first, each with its
+    earliest article and its outlets in publication order. `since` filters on the cluster's first
+    publication (ISO 8601 UTC)."""
+    sql = """
+        SELECT a.cluster_id, count(*) AS size, e.id AS earliest_id, e.outlet_id AS earliest_outlet,
+               coalesce(e.published_at, e.first_seen_at) AS first_published_at, e.title
+        FROM articles a JOIN articles e ON e.cluster_id = a.cluster_id AND e.duplicate_of IS NULL
+        WHERE a.cluster_id IS NOT NULL {since}
+        GROUP BY a.cluster_id HAVING count(*) >= ?
+        ORDER BY size DESC, first_published_at DESC LIMIT ?"""
+    params: list[Any] = []
+    if since:
+        params.append(since)
+    rows = list(db.query(sql.format(since="AND coalesce(e.published_at, e.first_seen_at) >= ?" if since else ""),
+                         [*params, max(min_size, 2), limit]))
+    for row in rows:
+        row["outlets"] = list(dict.fromkeys(
+            r[0] for r in db.execute(
+                """SELECT outlet_id FROM articles WHERE cluster_id = ?
+                   ORDER BY coalesce(published_at, first_seen_at), first_seen_at, id""", [row["cluster_id"]])))
+    return [{k: r[k] for k in ("cluster_id", "size", "outlets", "earliest_id", "earliest_outlet",
+                               "first_published_at", "title")} for r in rows]
 
 
 def stored_html(db: sqlite_utils.Database, *, outlet: str | None = None) -> Iterator[dict[str, Any]]:

@@ -253,3 +253,13 @@ def m002_service(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m003_clusters(db: sqlite_utils.Database) -> None:
+    """Near-duplicate clusters: the MinHash LSH index (storage/similarity.py) and each article's
+    similarity to the earliest article of its cluster."""
+    from storage.similarity import SimilarityIndex
+
+    SimilarityIndex(db).ensure_tables()
+    db.execute("ALTER TABLE articles ADD COLUMN similarity REAL")  # to its cluster's earliest article

@@ -10,10 +10,12 @@ import difflib
 from typing import TYPE_CHECKING, Any, Literal
 
 from storage.articles import ArticleRecord, add_fetch
+from storage.clusters import reindex_version
 from storage.db import utcnow, write_transaction
 from storage.errors import NotFoundError
 from storage.fetchstate import record_fetch
 from storage.recheck import schedule_next
+from storage.similarity import DEFAULT_THRESHOLD
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,6 +32,7 @@ def apply_recheck(
     schedule: Sequence[tuple[int, int]],
     *,
     keep_html: bool = True,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> RecheckOutcome:
     """Compare a rechecked page with the stored article; keep the old text as a version if it changed.
 
@@ -64,6 +67,7 @@ def apply_recheck(
         )
         add_fetch(db, article_id, rec, keep_html=keep_html)
         schedule_next(db, article_id, now, schedule)
+        reindex_version(db, article_id, rec.minhash(), threshold=threshold)
         return "version"
 
 

@@ -4,28 +4,35 @@ pages, written to a folder that a DemoServer serves live (edits show up at the n
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
 WORDS = (
-    "harbour council river bridge school market railway festival museum hospital library farmers "
-    "storm vineyard ferry theatre mayor budget tram orchestra glacier forest village airport"
+    "the council said on monday that work on the new bridge across the river would start in spring "
+    "after residents asked for safer crossings near the school while farmers in the valley reported "
+    "a poor harvest because of the long drought and officials promised help for families who lost "
+    "their income during the storm last winter when the ferry stopped running for weeks and the mayor "
+    "announced a plan to expand the library open a market hall repair the railway station build homes "
+    "for nurses and teachers hire more police officers plant trees along the avenue protect the old "
+    "forest clean the harbour fund a summer festival support local theatre groups and improve buses "
+    "between villages many people welcomed the decision but some critics warned about rising costs "
+    "higher taxes delays noise traffic and pollution from trucks carrying stone from the quarry"
 ).split()
 
 
 def paragraphs(seed: int, n: int = 4) -> list[str]:
-    """Distinct English paragraphs (about 400 characters each) for article number `seed`."""
+    """`n` English paragraphs of random sentences for article number `seed`: different seeds share
+    almost no run of 5 words, so they are never near-duplicates of each other."""
+    rng = random.Random(seed)
     out = []
-    for p in range(n):
-        a, b, c = (WORDS[(seed * 7 + p * 3 + k) % len(WORDS)] for k in range(3))
-        out.append(
-            f"The {a} project in district {seed} entered phase {p + 1} this week, officials said on Monday. "
-            f"Residents near the {b} told reporters that the works had changed their daily routine, while "
-            f"the committee in charge of the {c} promised a public meeting before the end of the month. "
-            f"Engineers expect the next stage to take several weeks, depending on the weather and on "
-            f"deliveries of materials from the regional depot number {seed * 10 + p}."
-        )
+    for _ in range(n):
+        sentences = []
+        for _ in range(4):
+            words = [rng.choice(WORDS) for _ in range(rng.randint(10, 16))]
+            sentences.append(" ".join(words).capitalize() + ".")
+        out.append(" ".join(sentences))
     return out
 
 

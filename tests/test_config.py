@@ -875,6 +875,7 @@ _GOOD: dict[str, st.SearchStrategy[object]] = {
     "webhook": _URL,
     "command": _pick(["notify-send x", ["/bin/echo", "x"]], ["", "'unclosed", []]),
     "remind_after": _DURATION,
+    "threshold": st.floats(-1, 2) | st.integers(-1, 2),
     "id": _pick(["a", "b", "a-b"], ["Bad", "a--b", ""]),
     "name": st.text(max_size=10),
     "homepage": _mostly(_URL, st.just("")),
@@ -925,7 +926,7 @@ _DOCUMENTS = _rarely_with_junk(
                 st.lists(_OUTLET | _VALUES, max_size=3) | _VALUES,
             )
         },
-        optional={t: _mostly(_table(t), _VALUES) for t in ("storage", "crawl", "schedule", "recheck", "health", "alerts")},
+        optional={t: _mostly(_table(t), _VALUES) for t in ("storage", "crawl", "schedule", "recheck", "health", "alerts", "clusters")},
     )
 )
 

@@ -20,7 +20,8 @@ def test_command_documented(command: str) -> None:
 
 
 TABLES = ["outlets", "articles", "article_urls", "article_fetches", "crawl_runs", "articles_fts", "article_versions",
-          "fetch_state", "frontier", "outlet_health", "alerts", "service", "schedule"]
+          "fetch_state", "frontier", "outlet_health", "alerts", "service", "schedule", "article_signatures",
+          "lsh_bands", "similarity_params"]
 
 
 @pytest.mark.parametrize("table", TABLES)

@@ -1,4 +1,5 @@
-"""300 - fingerprint: content hash and canonical URL, the keys deduplication works on.
+"""300 - fingerprint: content hash, MinHash signature and canonical URL, the keys deduplication
+and near-duplicate clustering work on.
 
 The page's rel=canonical / og:url counts only when it is on the outlet's own hosts: a page cannot
 claim another site's article as itself.
@@ -6,11 +7,14 @@ claim another site's article as itself.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
+from crawlers.stats import count
 from crawlers.urls import canonical_url
 from storage.articles import ArticleRecord
 from storage.dedup import content_hash
+from storage.similarity import default_hasher, signature
 
 if TYPE_CHECKING:
     from typing import Self
@@ -25,7 +29,7 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
     ex, lang = item.extraction, item.language
     declared = ex.canonical_url
     canonical = canonical_url(declared) if declared and outlet.allows_url(declared) else item.final_url
-    return ArticleRecord(
+    record = ArticleRecord(
         outlet_id=item.outlet_id, url=item.url, final_url=item.final_url, canonical_url=canonical,
         text=ex.text, content_hash=content_hash(ex.text), found_via=item.found_via, fetched_at=item.fetched_at,
         status=item.status, title=ex.title, author=ex.author, description=ex.description,
@@ -35,6 +39,10 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
         language_source=lang.source, headers=item.headers, hints=item.hints, encoding=item.encoding, html=item.body, run_id=run_id,
         body_hash=item.body_hash,
     )
+    sig = signature(ex.text)
+    if sig is not None:
+        record.signature, record.shingles = sig.to_bytes(), sig.shingles
+    return record
 
 
 class FingerprintPipeline:
@@ -46,7 +54,12 @@ class FingerprintPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler, crawler.settings.get("NEWSMON_RUN_ID"))
 
+    def open_spider(self) -> None:
+        default_hasher()  # builds the permutations once, before the first page
+
     def process_item(self, item: PageItem) -> PageItem:
         outlet = self.crawler.spider.outlets[item.outlet_id]  # type: ignore[union-attr]
+        started = time.perf_counter()
         item.record = article_record(item, outlet, self.run_id)
+        count(self.crawler.stats, item.outlet_id, "time/fingerprint", time.perf_counter() - started)
         return item

@@ -17,6 +17,7 @@ from crawlers.stats import count
 from storage.articles import save_article
 from storage.db import open_database
 from storage.errors import StorageError
+from storage.similarity import DEFAULT_THRESHOLD
 from storage.versions import apply_recheck
 
 if TYPE_CHECKING:
@@ -36,13 +37,16 @@ class StorePipeline:
         self.database = database
         self.keep_html = keep_html
         self.recheck = recheck
+        self.threshold = DEFAULT_THRESHOLD
         self.db: sqlite_utils.Database | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
         recheck = [(int(a), int(e)) for a, e in s.getlist("NEWSMON_RECHECK")]
-        return cls(crawler, s["NEWSMON_DATABASE"], s.getbool("NEWSMON_KEEP_HTML", True), recheck)
+        pipeline = cls(crawler, s["NEWSMON_DATABASE"], s.getbool("NEWSMON_KEEP_HTML", True), recheck)
+        pipeline.threshold = s.getfloat("NEWSMON_CLUSTER_THRESHOLD", DEFAULT_THRESHOLD)
+        return pipeline
 
     def open_spider(self) -> None:
         self.db = open_database(self.database)
@@ -57,9 +61,11 @@ class StorePipeline:
         assert self.db is not None, "open_spider() opens the database"
         try:
             if item.recheck_of:
-                outcome = apply_recheck(self.db, item.recheck_of, item.record, self.recheck, keep_html=self.keep_html)
+                outcome = apply_recheck(self.db, item.recheck_of, item.record, self.recheck, keep_html=self.keep_html,
+                                        threshold=self.threshold)
             else:
-                result = save_article(self.db, item.record, keep_html=self.keep_html, recheck=self.recheck)
+                result = save_article(self.db, item.record, keep_html=self.keep_html, recheck=self.recheck,
+                                      threshold=self.threshold)
         except (sqlite3.Error, StorageError) as exc:
             item.retry = True
             logger.error("store failed outlet=%s url=%s error=%s", item.outlet_id, item.final_url, exc)
