@@ -17,7 +17,7 @@ from crawlers.stats import count
 from storage.articles import save_article
 from storage.db import open_database
 from storage.errors import StorageError
-from storage.similarity import DEFAULT_THRESHOLD
+from storage.similarity import DEFAULT_THRESHOLD, SimilarityIndex
 from storage.versions import apply_recheck
 
 if TYPE_CHECKING:
@@ -50,6 +50,9 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         self.db = open_database(self.database)
+        # The index must have been built with this code's MinHash parameters: else every lookup
+        # would silently miss. SimilarityIndexError (a StorageError) names what differs.
+        SimilarityIndex(self.db).ensure_tables()
 
     def close_spider(self) -> None:
         if self.db is not None:
