@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sqlite3
 import statistics
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import labelled  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.demo_crawl import machine, versions  # noqa: E402
 from storage.similarity import (  # noqa: E402
     BANDS,
     DEFAULT_THRESHOLD,
@@ -51,25 +50,6 @@ from storage.similarity import (  # noqa: E402
 
 BATCH = 25_000
 THRESHOLDS = [0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6]
-
-
-def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB"
-
-
-def versions() -> str:
-    names = ["datasketch", "numpy", "sqlite-utils"]
-    return ", ".join([f"Python {platform.python_version()}", *(f"{n} {version(n)}" for n in names),
-                      f"SQLite {sqlite3.sqlite_version}"])
 
 
 def peak_rss_mib() -> float:
@@ -325,7 +305,7 @@ def main() -> None:
     samples = 200 if args.quick else args.samples
     seeds = [labelled.DEFAULT_SEED, *range(1, (3 if args.quick else args.seeds))]
     print(f"machine: {machine()}")
-    print(f"versions: {versions()}")
+    print(f"versions: {versions(('datasketch', 'numpy', 'sqlite-utils'))}")
     print(f"parameters: {NUM_PERM} permutations, {BANDS} bands x {ROWS} rows, threshold {DEFAULT_THRESHOLD}, "
           f"at most {MAX_BUCKET} articles read per band bucket")
     print(f"command: python bench/clusters.py {' '.join(sys.argv[1:])}".rstrip())

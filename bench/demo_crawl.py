@@ -39,10 +39,10 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB"
 
 
-def versions() -> str:
+def versions(names: tuple[str, ...] = ("scrapy", "trafilatura", "lxml", "langdetect", "sqlite-utils", "feedparser",
+                                     "apscheduler")) -> str:
     import sqlite3
 
-    names = ["scrapy", "trafilatura", "lxml", "langdetect", "sqlite-utils", "feedparser", "apscheduler"]
     return ", ".join([f"Python {platform.python_version()}", *(f"{n} {version(n)}" for n in names),
                       f"SQLite {sqlite3.sqlite_version}"])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -32,6 +33,16 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def query_rows(db: Path | str, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    """Rows of `sql` on the database file `db`, read through a connection of its own."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 def newsmon(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

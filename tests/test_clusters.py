@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.clustersite import UNRELATED, UNRELATED_TITLE, ClusterSite, build_site, config_text, iso
-from tests.conftest import newsmon
+from tests.conftest import newsmon, query_rows
 
 A = ("A_wire", "A_courier", "A_gazette")
 
@@ -47,12 +47,7 @@ class Env:
         return json.loads(self.cli(*args, "--json"))
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[sqlite3.Row]:
-        conn = sqlite3.connect(self.db)
-        conn.row_factory = sqlite3.Row
-        try:
-            return conn.execute(sql, params or []).fetchall()
-        finally:
-            conn.close()
+        return query_rows(self.db, sql, params or [])
 
     def rows_at(self, key: str) -> list[sqlite3.Row]:
         """The articles rows that any URL of page `key` belongs to (one, when all is well)."""

@@ -8,16 +8,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import Crawl, Site, newsmon, run_crawl, write_config
+from tests.conftest import Crawl, Site, newsmon, query_rows, run_crawl, write_config
 
 
 def rows(db: Any, sql: str, *params: Any) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    return query_rows(db, sql, params)
 
 
 def expected_articles(site: Site) -> list[tuple[str, dict[str, Any]]]:

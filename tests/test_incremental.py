@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import newsmon
+from tests.conftest import newsmon, query_rows
 from tests.minisite import MiniSite, config_text, paragraphs
 
 
@@ -37,12 +37,7 @@ class Env:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[sqlite3.Row]:
-        conn = sqlite3.connect(self.db)
-        conn.row_factory = sqlite3.Row
-        try:
-            return conn.execute(sql, params or []).fetchall()
-        finally:
-            conn.close()
+        return query_rows(self.db, sql, params or [])
 
     def article(self, slug: str) -> sqlite3.Row:
         return self.query("SELECT * FROM articles WHERE url LIKE ?", [f"%/news/{slug}.html"])[0]
