@@ -34,6 +34,8 @@ from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
+from tests import minisite
+
 OUTLETS = ("courier", "gazette", "wire")
 BRANDS = {"courier": "The Courier", "gazette": "Evening Gazette", "wire": "Meridian Wire"}
 
@@ -435,16 +437,5 @@ def build_site(root: Path, t0: datetime | None = None) -> ClusterSite:
 def config_text(bases: dict[str, str], database: Path, *, extra: str = "") -> str:
     """A config for the three outlets: rechecks every second (a second crawl after 1.1 s rechecks
     every article whose page changed), no jitter."""
-    parts = [
-        f'[storage]\ndatabase = "{database}"\n',
-        '[crawl]\nuser_agent = "newsmon-test/1.0"\ntimeout = 5\nconcurrency = 8\n',
-        '[schedule]\ndefault_interval = "2s"\njitter = "0s"\nrun_timeout = "20s"\nstop_timeout = "5s"\n'
-        "max_parallel = 2\n",
-        '[recheck]\nschedule = [{ age = "366d", every = "1s" }]\n',
-    ]
-    for outlet in OUTLETS:
-        parts.append(
-            f'[[outlets]]\nid = "{outlet}"\nname = "{BRANDS[outlet]}"\nfeeds = ["{bases[outlet]}/rss.xml"]\n'
-            f'language = "en"\narticle_url_pattern = "/news/"\n'
-        )
-    return "\n".join(parts) + extra
+    return minisite.config_text(bases, database, outlets=list(OUTLETS), extra=extra, run_timeout="20s",
+                                names=BRANDS)

@@ -99,18 +99,19 @@ class MiniSite:
 
 
 def config_text(bases: dict[str, str], database: Path, *, outlets: list[str], interval: str = "2s",
-                extra: str = "", schedule: str = "") -> str:
+                extra: str = "", schedule: str = "", run_timeout: str = "8s",
+                names: dict[str, str] | None = None) -> str:
     """A config for the mini site: fast intervals, rechecks every second, no jitter."""
     parts = [
         f'[storage]\ndatabase = "{database}"\n',
         '[crawl]\nuser_agent = "newsmon-test/1.0"\ntimeout = 5\nconcurrency = 8\n',
-        f'[schedule]\ndefault_interval = "{interval}"\njitter = "0s"\nrun_timeout = "8s"\nstop_timeout = "5s"\n'
+        f'[schedule]\ndefault_interval = "{interval}"\njitter = "0s"\nrun_timeout = "{run_timeout}"\nstop_timeout = "5s"\n'
         f"max_parallel = 2\n{schedule}",
         '[recheck]\nschedule = [{ age = "366d", every = "1s" }]\n',
     ]
     for outlet in outlets:
         parts.append(
-            f'[[outlets]]\nid = "{outlet}"\nfeeds = ["{bases[outlet]}/rss.xml"]\nlanguage = "en"\n'
-            f'article_url_pattern = "/news/"\n'
+            f'[[outlets]]\nid = "{outlet}"\nname = "{(names or {}).get(outlet, outlet)}"\n'
+            f'feeds = ["{bases[outlet]}/rss.xml"]\nlanguage = "en"\narticle_url_pattern = "/news/"\n'
         )
     return "\n".join(parts) + extra

@@ -177,10 +177,14 @@ class OutletSpider(Spider):
         """Article links earlier runs found but did not store (cap, failure, crash)."""
         limit = self.max_articles or FRONTIER_BATCH
         requests = []
-        for url, channel, hints in frontier.pending_links(self.db, outlet.id, limit):
+        pending = frontier.pending_links(self.db, outlet.id, limit)
+        for url, channel, hints in pending:
             requests.extend(self.follow_article(outlet, Link(url, channel, hints)))
             if url not in self.seen[outlet.id]:  # no longer an article of the outlet (its config changed)
                 self.handled_links.append(url)
+        # follow_article queued them as new links: they are in the frontier already.
+        taken = {url for url, _, _ in pending}
+        self.new_links = [link for link in self.new_links if link[1] not in taken]
         self.count(outlet.id, "frontier/taken", len(requests))
         self.save_links()
         return iter(requests)
