@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint clean bench
+.PHONY: install demo test lint clean bench fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,9 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python bench/demo_crawl.py --runs 5
+
+# The property tests with many more random examples (tests/_profiles.py; bench/FUZZ.md).
+# NEWSMON_FUZZ_EXAMPLES=N sets the examples of a cheap test (default 20000).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_properties.py tests/test_urls.py tests/test_config.py \
+		-k "property or never_raises" -p no:cacheprovider -p no:randomly -q --hypothesis-show-statistics

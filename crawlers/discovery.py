@@ -1,7 +1,8 @@
 """Finding article URLs: feeds, sitemaps and listing pages. Pure functions, no Scrapy.
 
 feedparser reads RSS and Atom (and survives broken XML); sitemaps are read with lxml with entity
-resolution and network access off. `looks_like_article` is the heuristic used when an outlet
+resolution and network access off. A feed or sitemap that declares XML entities is refused
+unread (`declares_entities`). `looks_like_article` is the heuristic used when an outlet
 gives no `article_url_pattern`.
 """
 
@@ -37,7 +38,9 @@ class Link:
 @dataclass
 class FeedResult:
     links: list[Link]
-    malformed: str | None = None  # feedparser's complaint, when the feed was broken
+    malformed: str | None = None  # why the feed gave nothing: feedparser's complaint, or not a feed
+    damaged: str | None = None  # feedparser's complaint about a broken feed that still gave entries
+    refused: bool = False  # refused unread (it declares XML entities)
 
 
 def _struct_to_iso(value: Any) -> str | None:
@@ -49,21 +52,82 @@ def _struct_to_iso(value: Any) -> str | None:
         return None
 
 
+def absolute_http_url(base: str, link: str) -> str | None:
+    """`link` made absolute against `base`, if that gives an http(s) URL with a host and a valid
+    port; None for anything else (javascript:, mailto:, ftp:, data:, a broken IPv6 literal...)."""
+    link = link.strip()
+    if not link:  # urljoin would give `base` itself
+        return None
+    try:
+        url = urljoin(base, link)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in 0-65535
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+#: A document type whose internal subset declares entities: the "billion laughs" expansion bomb
+#: (internal entities) and XXE (an external entity that reads a local file or a URL). No feed or
+#: sitemap needs one, so such a document is refused whole before any XML parser sees it.
+ENTITIES_REFUSED = "declares XML entities (entity expansion or external entity): refused"
+
+
+def declares_entities(body: bytes) -> bool:
+    """True if the document's DOCTYPE internal subset (`<!DOCTYPE x [ ... ]>`) declares an entity."""
+    head = body[: 1 << 20]
+    start = head.find(b"<!DOCTYPE")
+    if start < 0:
+        return False
+    end = head.find(b"]>", start)
+    return b"<!ENTITY" in head[start : end if end >= 0 else len(head)]
+
+
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _valid_charrefs(body: bytes) -> bytes:
+    """`body` with each numeric character reference that names no character (a surrogate, as
+    buggy encoders write emoji: `&#55357;&#56832;`, or a number beyond U+10FFFF) made U+FFFD.
+    feedparser's fallback parser raises on them, which lost the whole feed."""
+
+    def repair(match: re.Match[bytes]) -> bytes:
+        digits = match.group(1) or match.group(2)
+        if len(digits) > 8:
+            return b"&#xFFFD;"
+        code = int(digits, 16) if match.group(1) else int(digits)
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match.group(0)
+
+    return _CHARREF.sub(repair, body) if b"&#" in body else body
+
+
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> FeedResult:
     """Entries of an RSS/Atom feed as links with the feed's title, author and dates as hints."""
+    if declares_entities(body):
+        return FeedResult([], ENTITIES_REFUSED, refused=True)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    try:
+        parsed = feedparser.parse(
+            _valid_charrefs(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except (ValueError, OverflowError) as exc:  # feedparser's loose parser on what we did not repair
+        logger.debug("feedparser failed feed=%s error=%r", url, exc)
+        return FeedResult([], f"unreadable feed: {exc}")
     problem = None
     if parsed.bozo:
         problem = str(parsed.get("bozo_exception") or "malformed feed")
-    links = []
+    links: list[Link] = []
     for entry in parsed.entries:
         link = entry.get("link") or next(
             (lk.get("href") for lk in entry.get("links", []) if lk.get("rel") in (None, "alternate")), None
         )
+        link = absolute_http_url(url, link) if isinstance(link, str) else None
         if not link:
+            logger.debug("feed entry without a usable http(s) link feed=%s", url)
             continue
         hints = {
             "title": entry.get("title") or None,
@@ -73,11 +137,14 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> FeedRe
             # DeprecationWarning), which would invent a modification date the feed never gave.
             "feed_updated_at": _struct_to_iso(dict.get(entry, "updated_parsed")),
         }
-        links.append(Link(urljoin(url, link.strip()), FEED, {k: v for k, v in hints.items() if v}))
+        links.append(Link(link, FEED, {k: v for k, v in hints.items() if v}))
     if not links and problem is None and not parsed.get("version"):
         problem = "not a feed (no RSS or Atom root element)"
-    # A broken feed that still gave entries is usable; only one that gave nothing is reported.
-    return FeedResult(links, problem if not links else None)
+    # A broken feed that still gave entries is usable: its links are followed, and the problem is
+    # reported as `damaged` (counted, not an error); one that gave nothing is `malformed`.
+    if links:
+        return FeedResult(links, damaged=problem)
+    return FeedResult(links, problem)
 
 
 _SAFE_XML = etree.XMLParser(
@@ -87,7 +154,7 @@ _SAFE_XML = etree.XMLParser(
 
 @dataclass
 class SitemapResult:
-    kind: str  # urlset | sitemapindex | unknown
+    kind: str  # urlset | sitemapindex | unknown | refused (it declares XML entities)
     sitemaps: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
 
@@ -98,6 +165,8 @@ def _local(tag: Any) -> str:
 
 def parse_sitemap(body: bytes, url: str) -> SitemapResult:
     """A sitemap, sitemap index or Google News sitemap (news:publication_date, news:title)."""
+    if declares_entities(body):
+        return SitemapResult("refused")
     try:
         root = etree.fromstring(body, parser=_SAFE_XML)
     except etree.XMLSyntaxError:
@@ -121,10 +190,9 @@ def parse_sitemap(body: bytes, url: str) -> SitemapResult:
                         news[nname] = n.text.strip()
             elif child.text:
                 fields[cname] = child.text.strip()
-        loc = fields.get("loc")
+        loc = absolute_http_url(url, fields.get("loc") or "")
         if not loc:
             continue
-        loc = urljoin(url, loc)
         if name == "sitemap":
             result.sitemaps.append(loc)
         elif news:

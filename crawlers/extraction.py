@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin
 
 import dateparser
 import trafilatura
 from trafilatura.utils import load_html
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
 from crawlers.dates import jsonld_objects, resolve_dates
 
@@ -71,17 +71,79 @@ class PageExtraction:
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes -> text the way browsers do: BOM, then the HTTP charset, then <meta>, then a guess."""
-    _, text = html_to_unicode(content_type, body)
-    return text
+    return decode_page(body, content_type).text
+
+
+class Decoded(NamedTuple):
+    text: str
+    encoding: str
+    #: Why the HTTP charset was not believed ("" when it was, or when there was none).
+    mismatch: str
+
+
+#: Single-byte charsets a server may claim for a page that is really UTF-8 (w3lib's names).
+_LEGACY = frozenset({"cp1252", "ascii", "latin_1", "iso8859_15", "cp1250", "cp1251", "iso8859_2"})
+
+
+def _utf8_or_cp1252(body: bytes) -> str:
+    """w3lib's last resort when neither the HTTP header nor a <meta> names a charset."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def decode_page(body: bytes, content_type: str | None = None) -> Decoded:
+    """Bytes -> text: BOM, then the HTTP charset, then <meta>, then UTF-8 if it is valid, else
+    windows-1252 (what browsers in Western locales fall back to).
+
+    A wrong HTTP charset is common (a server default of ISO-8859-1 in front of UTF-8 pages, or
+    UTF-8 claimed for legacy pages), and believing it turns every accent into mojibake. So the
+    header is overruled when the bytes prove it wrong: a page that is valid UTF-8 with non-ASCII
+    bytes is UTF-8 whatever single-byte charset the header claims (legacy text is practically
+    never valid UTF-8), and a page that is not valid UTF-8 under a UTF-8 header is decoded by its
+    <meta> charset or the fallback. `mismatch` says so, for the crawl's counters.
+    """
+    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_utf8_or_cp1252)
+    header = http_content_type_encoding(content_type) if content_type else None
+    if not header or encoding != header or body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return Decoded(text, encoding, "")
+    if header in _LEGACY and not body.isascii() and _utf8_or_cp1252(body) == "utf-8":
+        return Decoded(body.decode("utf-8"), "utf-8", f"HTTP charset {header}, content UTF-8")
+    if header == "utf-8" and _utf8_or_cp1252(body) != "utf-8":
+        encoding, text = html_to_unicode(None, body, auto_detect_fun=_utf8_or_cp1252)
+        if encoding != "utf-8":
+            return Decoded(text, encoding, f"HTTP charset utf-8, content {encoding}")
+    return Decoded(text, encoding, "")
+
+
+#: The first bytes of formats that are never an HTML page.
+_BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"RIFF", b"OggS",
+                 b"ID3", b"BZh", b"\xfd7zXZ", b"Rar!", b"7z\xbc\xaf", b"\x00asm", b"wOFF", b"wOF2")
+
+
+def looks_binary(body: bytes, content_type: str | None = None) -> bool:
+    """True for a body that is not text whatever its Content-Type says: an image, an archive, a
+    PDF, or NUL bytes early on (UTF-16 text has NULs too: a BOM or a utf-16/32 charset exempts it)."""
+    head = body[:1024]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or "utf-16" in (content_type or "").lower() \
+            or "utf-32" in (content_type or "").lower():
+        return False
+    return head.startswith(_BINARY_MAGIC) or head[4:8] == b"ftyp" or b"\x00" in head
 
 
 def declared_canonical(tree: Any, url: str) -> str | None:
-    for href in tree.xpath("//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"):
-        if href.strip():
-            return urljoin(url, href.strip())
-    for content in tree.xpath("//meta[@property='og:url']/@content"):
-        if content.strip():
-            return urljoin(url, content.strip())
+    candidates = [
+        *tree.xpath("//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"),
+        *tree.xpath("//meta[@property='og:url']/@content"),
+    ]
+    for value in candidates:
+        if value.strip():
+            try:
+                return urljoin(url, value.strip())
+            except ValueError:  # "http://[::1": unparseable, try the next one
+                continue
     return None
 
 
@@ -106,8 +168,17 @@ def extract_page(
         return None
     # Read what trafilatura does not give before handing it the tree, which it prunes in place.
     canonical = declared_canonical(tree, url)
-    ld_author = _jsonld_author(tree)
-    dates = resolve_dates(tree, url, hints=hints, tz=timezone)
+    try:
+        ld_author = _jsonld_author(tree)
+        dates = resolve_dates(tree, url, hints=hints, tz=timezone)
+    except RecursionError:
+        # JSON-LD nested thousands of levels deep (hostile or broken) overflows the JSON reader of
+        # crawlers.dates: read the page without its JSON-LD rather than lose the article.
+        logger.warning("JSON-LD nested too deeply, ignored url=%s", url)
+        for script in tree.xpath('//script[@type="application/ld+json"]'):
+            script.drop_tree()
+        ld_author = None
+        dates = resolve_dates(tree, url, hints=hints, tz=timezone)
     headline = " ".join(" ".join(tree.xpath("(//h1)[1]//text()")).split())
     doc = trafilatura.bare_extraction(
         tree, url=url, prune_xpath=[*DEFAULT_PRUNE_XPATHS, *exclude_xpaths], **TRAFILATURA_OPTIONS

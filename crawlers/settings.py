@@ -22,6 +22,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.robots.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Scrapy's, with a loop (A -> B -> A) stopped at once and told apart from a long chain.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawlers.middlewares.redirect.LoopAwareRedirectMiddleware": 600,
     "crawlers.middlewares.backoff.BackoffRetryMiddleware": 550,
 }
 

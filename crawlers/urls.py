@@ -6,7 +6,7 @@ query, no fragment); courlan's tracker list decides which query parameters are t
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from courlan.clean import TRACKERS_RE
 from w3lib.url import canonicalize_url
@@ -31,8 +31,12 @@ def canonical_url(url: str) -> str:
         parts = urlsplit(url)
         if not parts.hostname:
             return url
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
-        cleaned = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+        # Pairs are filtered as they are, not decoded and encoded again: a value in another
+        # encoding than UTF-8 (`?q=%E9`) must keep its bytes. w3lib sorts and normalises them.
+        query = "&".join(
+            pair for pair in parts.query.split("&") if pair and not is_tracking_param(unquote_plus(pair.split("=", 1)[0]))
+        )
+        cleaned = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
         return canonicalize_url(cleaned, keep_fragments=False)
     except ValueError:
         return url

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import logging
+import os
+import sqlite3
 import sys
 import urllib.request
 from dataclasses import asdict
@@ -14,7 +17,7 @@ import click
 
 from monitor import __version__
 from monitor.config import load_config
-from monitor.errors import ConfigError, NewsmonError
+from monitor.errors import ConfigError, NewsmonError, NotFoundError
 from monitor.logs import setup_logging
 from monitor.output import dumps, json_option, table, write_csv, write_jsonl
 
@@ -32,7 +35,11 @@ class ConfigProblem(click.ClickException):
 
 
 class NewsmonGroup(click.Group):
-    """Turns NewsmonError into a one-line message: exit 2 for config errors, 1 for the others."""
+    """Turns NewsmonError into a one-line message: exit 2 for config errors, 1 for the others.
+
+    A SQLite error that escaped as such is said in plain words too when it is the database file's
+    fault (locked, read-only, full, corrupt: storage.db.database_problem), never as a traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -41,6 +48,54 @@ class NewsmonGroup(click.Group):
             raise ConfigProblem(str(exc)) from None
         except NewsmonError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.Error as exc:
+            from storage.db import database_problem
+
+            state = ctx.obj
+            try:
+                path: Path | str = state.database_path() if isinstance(state, State) else "the database"
+            except NewsmonError:
+                path = "the database"
+            raise click.ClickException(database_problem(exc, path) or f"database error on {path}: {exc}") from None
+        except OSError as exc:
+            # A path from the command line that the system refuses: too long, a directory, no
+            # permission. One line, not a traceback (-vv logs the traceback).
+            logging.getLogger(__name__).debug("OS error", exc_info=True)
+            where = f"{_shorten(str(exc.filename))}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class SafePath(click.Path):
+    """click.Path that refuses a NUL character with a usage error (click.Path lets os.stat raise)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        problem = _path_problem(value) if isinstance(value, str) else None
+        if problem:
+            self.fail(problem, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _path_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        os.fsencode(value)
+    except UnicodeEncodeError:  # a lone surrogate that no command line can produce
+        return "is not a valid file name (undecodable characters)"
+    return None
+
+
+def _check_path_option(value: str | None, option: str) -> None:
+    """Refuse what no file system accepts, before anything is opened or created."""
+    problem = _path_problem(value) if value is not None else None
+    if problem:
+        raise click.BadParameter(problem, param_hint=option)
+    if value is not None and option != "--config" and not value.strip():
+        raise click.BadParameter("is empty", param_hint=option)
 
 
 class State:
@@ -52,7 +107,10 @@ class State:
 
     def config(self) -> Config:
         if self._config is None:
+            from storage.db import set_busy_timeout
+
             self._config = load_config(self.config_path, database=self.db_path)
+            set_busy_timeout(self._config.storage.busy_timeout)
         return self._config
 
     def database_path(self) -> Path:
@@ -90,6 +148,8 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbos
     \b
         newsmon --config config/newsmon.toml crawl
     """
+    for option, value in (("--config", config_path), ("--db", db_path), ("--log-file", log_file)):
+        _check_path_option(value, option)
     setup_logging(verbose, quiet, log_format=log_format, log_file=log_file)
     ctx.obj = State(config_path, db_path, {"verbose": verbose, "quiet": quiet, "format": log_format,
                                            "file": str(Path(log_file).resolve()) if log_file else None})
@@ -106,8 +166,9 @@ def check_config(state: State) -> None:
         newsmon --config config/newsmon.toml check-config
     """
     config = state.config()
-    click.echo(f"{config.path}: OK, {len(config.outlets)} outlets: {', '.join(o.id for o in config.outlets)}")
-    click.echo(f"database: {config.storage.database}")
+    click.echo(f"{click.format_filename(config.path)}: OK, {len(config.outlets)} outlets: "
+               f"{', '.join(o.id for o in config.outlets)}")
+    click.echo(f"database: {click.format_filename(config.storage.database)}")
 
 
 @cli.command()
@@ -225,7 +286,7 @@ def status(state: State, as_json: bool) -> None:
         click.echo(f"service: running, pid {info.get('pid')}, since {info.get('started_at')}, "
                    f"config {info.get('config')}")
     else:
-        click.echo(f"service: not running on {database}")
+        click.echo(f"service: not running on {click.format_filename(database)}")
     for r in rows:
         r["next"] = ("running since " + r["running_since"]) if r.get("running_since") else r.get("next_run")
     click.echo(table(rows, ["id", "state", "last_run", "last_status", "last_new", "next", "reason"],
@@ -306,7 +367,7 @@ def search(state: State, query: str, outlet: str | None, lang: str | None, since
 
 @cli.command()
 @click.option("--since", help="Stories first published on or after (YYYY-MM-DD or ISO 8601).")
-@click.option("--min-size", default=2, show_default=True, type=click.IntRange(2, None),
+@click.option("--min-size", default=2, show_default=True, type=click.IntRange(2, 2**63 - 1),
               help="Only stories with at least this many articles.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
@@ -346,7 +407,7 @@ def clusters(state: State, since: str | None, min_size: int, limit: int, as_json
 @click.option("--since", help="Published on or after (YYYY-MM-DD or ISO 8601).")
 @click.option("--until", help="Published on or before.")
 @click.option("--include-duplicates", is_flag=True, help="All copies, not one article per cluster.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+@click.option("-o", "--output", type=SafePath(dir_okay=False, writable=True), help="File to write (default: stdout).")
 @pass_state
 def export(state: State, fmt: str, outlet: str | None, lang: str | None, since: str | None, until: str | None,
            include_duplicates: bool, output: str | None) -> None:
@@ -391,6 +452,8 @@ def show(state: State, article_id: int, no_text: bool, diff: bool, as_json: bool
     from storage.queries import get_article
     from storage.versions import article_versions, version_diff
 
+    if not -(2**63) <= article_id < 2**63:  # SQLite's integers: no such article
+        raise NotFoundError(f"no article with id {article_id}")
     db = state.open_db()
     if diff:
         versions = article_versions(db, article_id)
@@ -515,12 +578,12 @@ def _fetch(url: str, state: State) -> tuple[bytes, str | None, str]:
         agent, timeout, limit = crawl.user_agent, crawl.timeout, crawl.max_page_bytes
     except ConfigError:
         agent, timeout, limit = f"newsmon/{__version__}", 30.0, 10_000_000
-    request = urllib.request.Request(url, headers={"User-Agent": agent, "Accept-Encoding": "identity"})
     try:
+        request = urllib.request.Request(url, headers={"User-Agent": agent, "Accept-Encoding": "identity"})
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
             return response.read(limit + 1)[:limit], response.headers.get("Content-Type"), response.geturl()
-    except OSError as exc:
-        raise click.ClickException(f"{url}: cannot fetch: {exc}") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # also a URL urllib refuses ("http://[", "a b")
+        raise click.ClickException(f"{_shorten(url)}: cannot fetch: {exc}") from None
 
 
 @cli.command()
@@ -577,7 +640,7 @@ def reextract(state: State, outlet_id: str | None) -> None:
 
 
 @cli.command()
-@click.option("--dir", "workdir", default="data/demo", show_default=True, type=click.Path(file_okay=False),
+@click.option("--dir", "workdir", default="data/demo", show_default=True, type=SafePath(file_okay=False),
               help="Where the demo config and database go; the database is recreated.")
 @pass_state
 def demo(state: State, workdir: str) -> None:

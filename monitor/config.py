@@ -59,7 +59,7 @@ DEFAULT_DATABASE = "data/newsmon.db"
 
 #: Allowed keys of each table; "outlets" lists the keys of one [[outlets]] table.
 CONFIG_KEYS: dict[str, set[str]] = {
-    "storage": {"database", "keep_html"},
+    "storage": {"database", "keep_html", "busy_timeout"},
     "crawl": {
         "user_agent",
         "obey_robots",
@@ -96,6 +96,8 @@ CONFIG_KEYS: dict[str, set[str]] = {
 # An upper bound keeps intervals far away from timedelta/scheduler overflow; a year is plenty.
 MAX_INTERVAL = 366 * 86400
 MAX_DEPTH = 5
+#: A write that waits longer than this for a lock holds up its whole crawl (the reactor thread).
+MAX_BUSY_TIMEOUT = 3600
 
 _ID_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _LANGUAGE_RE = re.compile(r"[a-z]{2}")
@@ -119,6 +121,8 @@ _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 class StorageConfig:
     database: Path  # absolute
     keep_html: bool = True
+    #: Seconds a write waits for another process's write lock before it fails ("database is locked").
+    busy_timeout: int = 15
 
 
 @dataclass(frozen=True)
@@ -328,7 +332,7 @@ def _build(data: dict[str, Any], path: str | Path, *, database: str | Path | Non
     for key in data:
         if key not in top_keys:
             hint = _did_you_mean(key, top_keys)
-            raise ConfigError(path, f"unknown table or key{hint}", key=str(key))
+            raise ConfigError(path, f"unknown table or key{hint}", key=_printable(key))
 
     storage = _build_storage(_Table.of(data, "storage", path), path, database)
     crawl = _build_crawl(_Table.of(data, "crawl", path))
@@ -388,7 +392,7 @@ class _Table:
     def check_keys(self, known: set[str]) -> None:
         for key in self.data:
             if key not in known:
-                raise self.error(str(key), f"unknown key{_did_you_mean(key, known)}")
+                raise self.error(_printable(key), f"unknown key{_did_you_mean(key, known)}")
 
     def has(self, key: str) -> bool:
         return key in self.data
@@ -477,6 +481,9 @@ def _build_storage(table: _Table, config_path: Path, override: str | Path | None
     if "\x00" in database:
         raise table.error("database", "contains a NUL character")
     keep_html = table.get_bool("keep_html", True)
+    busy_timeout = table.get_duration("busy_timeout", StorageConfig.busy_timeout, allow_zero=True)
+    if busy_timeout > MAX_BUSY_TIMEOUT:
+        raise table.error("busy_timeout", f"too long: at most {MAX_BUSY_TIMEOUT // 3600}h")
     if override is not None:
         text = str(override)
         if not text.strip() or "\x00" in text:
@@ -487,7 +494,7 @@ def _build_storage(table: _Table, config_path: Path, override: str | Path | None
         if not db_path.is_absolute():
             db_path = config_path.parent / db_path
         db_path = Path(os.path.abspath(db_path))
-    return StorageConfig(database=db_path, keep_html=keep_html)
+    return StorageConfig(database=db_path, keep_html=keep_html, busy_timeout=busy_timeout)
 
 
 def _build_crawl(table: _Table) -> CrawlConfig:
@@ -791,6 +798,13 @@ def _check_cron(t: _Table, cron: str, tzinfo: zoneinfo.ZoneInfo | None) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Messages
+
+
+def _printable(key: object) -> str:
+    """A key from the file as it can be shown in a one-line message: a quoted TOML key may hold
+    line breaks or terminal escapes, which are shown escaped ('a\\nb')."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _did_you_mean(word: object, known: Iterable[str]) -> str:

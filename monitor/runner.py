@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -21,14 +22,19 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.misc import load_object
 
+from crawlers.extensions.runs import DATABASE_ERROR, figures_from_stats
 from crawlers.spiders.outlet import OutletSpider
-from monitor.errors import CrawlError
+from monitor.errors import CrawlError, StorageError
 from monitor.logs import apply_levels
-from storage.db import open_database
-from storage.runs import fail_unfinished, run_rows
+from storage.articles import upsert_outlets
+from storage.db import DEFAULT_BUSY_TIMEOUT, database_problem, open_database, set_busy_timeout
+from storage.runs import close_orphans, fail_unfinished, finish_run, run_rows
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    import sqlite_utils
+    from scrapy.crawler import Crawler
 
     from crawlers.outlets import Outlet
     from monitor.config import Config
@@ -49,6 +55,7 @@ def crawl_settings(config: Config, outlets: Iterable[Outlet], run_id: str, *, pr
         "NEWSMON_OUTLETS": [o.to_dict() for o in outlets],
         "NEWSMON_DATABASE": str(config.storage.database),
         "NEWSMON_KEEP_HTML": config.storage.keep_html,
+        "NEWSMON_BUSY_TIMEOUT": config.storage.busy_timeout,
         "NEWSMON_RUN_ID": run_id,
         "NEWSMON_MAX_ARTICLES_PER_RUN": c.max_articles_per_run,
         "NEWSMON_PROGRESS_INTERVAL": progress,
@@ -155,9 +162,14 @@ def run_crawl(config: Config, outlet_ids: Iterable[str] = (), *, progress: float
 
 
 def execute(job: CrawlJob) -> RunSummary:
-    """Run `job` to the end in this process. Scrapy's reactor runs once per process: call once."""
-    # Open (create, migrate) the database before any request: a bad path fails here, cleanly.
-    open_database(job.database).close()
+    """Run `job` to the end in this process. Scrapy's reactor runs once per process: call once.
+
+    Raises StorageError when the database cannot be used (locked, read-only, full): before any
+    request when it is so from the start, else once the crawl has stopped (see
+    crawlers/extensions/runs.py); the links not stored stay in the frontier for the next run.
+    """
+    set_busy_timeout(job.settings.get("NEWSMON_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))
+    prepare(job)
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
     settings.update(job.settings, priority="cmdline")
@@ -175,19 +187,73 @@ def execute(job: CrawlJob) -> RunSummary:
     started = time.perf_counter()
     process.start()
     wall = time.perf_counter() - started
-    db = open_database(job.database)
+    problem = next((c.stats.get_value(DATABASE_ERROR) for c in crawlers
+                    if c.stats and c.stats.get_value(DATABASE_ERROR)), None)
     try:
-        rows = run_rows(db, job.run_id)
-        unfinished = [r["outlet_id"] for r in rows if r["status"] == "running"]
-        if unfinished:
-            # Stopped (a signal) while the crawl was still opening: Scrapy closed without
-            # spider_closed, so nothing recorded the runs' end. Close them here, not never.
-            fail_unfinished(db, job.run_id, unfinished, "interrupted", "stopped before the crawl got going")
-    finally:
-        db.close()
+        db = open_database(job.database)
+        try:
+            rows = run_rows(db, job.run_id)
+            unfinished = [r["outlet_id"] for r in rows if r["status"] == "running"]
+            if unfinished:
+                record_unfinished(db, job, crawlers, unfinished)
+                if problem:  # recorded now: this run is over, whatever the database said before
+                    rows = run_rows(db, job.run_id)
+        finally:
+            db.close()
+    except (sqlite3.Error, StorageError) as exc:
+        if problem is None:
+            raise _storage_error(exc, job.database) from exc
+        # Left 'running': the next crawl or service start closes them (storage.runs.close_orphans).
+        logger.error("run %s not recorded: %s", job.run_id, _storage_error(exc, job.database))
+    if problem:
+        raise StorageError(problem)
     if len(rows) != len(job.outlet_ids) or unfinished:
         raise CrawlError(f"run {job.run_id} did not complete: see the log above for the error")
     return RunSummary(job.run_id, wall, rows, merge_stats([c.stats.get_stats() for c in crawlers if c.stats]))
+
+
+def record_unfinished(db: sqlite_utils.Database, job: CrawlJob, crawlers: list[Crawler], unfinished: list[str]) -> None:
+    """Record the end of runs still 'running' after the crawl: either the database refused the run
+    recorder's write at the time (locked a moment longer), and the crawl's figures are written now;
+    or the crawl was stopped (a signal) while it was still opening, and Scrapy closed without
+    spider_closed. Either way they are closed here, not never.
+    """
+    for crawler, ids in zip(crawlers, job.groups.values(), strict=True):
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        reason = stats.get("finish_reason")
+        for outlet_id in (i for i in ids if i in unfinished):
+            if reason:
+                fig = figures_from_stats(stats, outlet_id, reason)
+                fig.last_error = fig.last_error or stats.get(DATABASE_ERROR)
+                finish_run(db, job.run_id, outlet_id, fig)
+            else:
+                fail_unfinished(db, job.run_id, [outlet_id], "interrupted", "stopped before the crawl got going")
+
+
+def prepare(job: CrawlJob) -> None:
+    """Before any request: open (create, migrate) the database, close the runs of crawl processes
+    that died, and write the outlets. A bad path, or a database that is locked, read-only or full,
+    fails here: cleanly, with nothing fetched and nothing changed.
+
+    Runs of the service's crawl processes are left to the service, which records them as crashed.
+    """
+    db = open_database(job.database)
+    try:
+        if job.settings.get("NEWSMON_ORIGIN", "crawl") != "service":
+            closed = close_orphans(db)
+            if closed:
+                logger.warning("marked %d runs of a crawl process that died as interrupted", closed)
+        upsert_outlets(db, job.settings.get("NEWSMON_OUTLETS") or [])
+    except sqlite3.Error as exc:
+        raise _storage_error(exc, job.database) from exc
+    finally:
+        db.close()
+
+
+def _storage_error(exc: BaseException, database: str) -> StorageError:
+    if isinstance(exc, StorageError):
+        return exc
+    return StorageError(database_problem(exc, database) or f"database {database}: {exc}")
 
 
 def merge_stats(per_crawler: list[dict[str, Any]]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -39,11 +40,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.alerts import send_alerts
 from monitor.config import load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StorageError
 from monitor.health import update_health
 from monitor.lock import ServiceLock
 from monitor.runner import crawl_job
-from storage.db import open_database, utcnow, write_transaction
+from storage.db import database_problem, open_database, utcnow, write_transaction
 from storage.recheck import iso, parse_utc
 from storage.runs import close_orphans, fail_unfinished
 
@@ -179,12 +180,18 @@ class Service:
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
                 self.reload(db)
-            self._publish(db)
             beat += TICK_SECONDS
-            if beat >= HEARTBEAT_SECONDS:
-                beat = 0.0
-                with write_transaction(db):
-                    db.execute("UPDATE service SET heartbeat_at = ? WHERE id = 1", [utcnow()])
+            try:
+                self._publish(db)
+                if beat >= HEARTBEAT_SECONDS:
+                    beat = 0.0
+                    with write_transaction(db):
+                        db.execute("UPDATE service SET heartbeat_at = ? WHERE id = 1", [utcnow()])
+            except sqlite3.Error as exc:
+                # The schedule and heartbeat rows only inform `newsmon status`: a database locked
+                # past the busy timeout (a backup, a long transaction) must not stop the service.
+                logger.warning("cannot update the schedule in the database, trying again: %s",
+                               database_problem(exc, self.database) or exc)
 
     def _shutdown(self, db: sqlite_utils.Database) -> None:
         """Stop scheduling; ask running crawls to stop; kill them after stop_timeout; wait for bookkeeping."""
@@ -213,9 +220,15 @@ class Service:
 
     def _schedule(self, db: sqlite_utils.Database, outlet: Outlet) -> None:
         now = datetime.now(UTC)
-        row = db.execute("SELECT max(started_at) FROM crawl_runs WHERE outlet_id = ?", [outlet.id]).fetchone()
+        row = db.execute(
+            "SELECT started_at, status FROM crawl_runs WHERE outlet_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+            [outlet.id],
+        ).fetchone()
         last = parse_utc(row[0]) if row and row[0] else None
-        start, catch_up = first_run(self.config, outlet, last, now)
+        # A last run cut short (the service or its crawl stopped, killed, or the power gone: close_orphans
+        # marks it interrupted) is resumed soon, not an interval later: what it did not store is waiting.
+        resume = row is not None and row[1] == "interrupted"
+        start, catch_up = first_run(self.config, outlet, None if resume else last, now)
         trigger = make_trigger(self.config, outlet, start)
         self.scheduler.add_job(self._run_outlet, trigger, args=[outlet.id], id=outlet.id, name=outlet.id,
                                replace_existing=True)
@@ -316,6 +329,10 @@ class Service:
             self.active += 1
         try:
             self._supervise(config, outlet_id, proc, job.run_id, json.dumps(message).encode())
+        except (sqlite3.Error, StorageError) as exc:
+            cause = exc.__cause__ if isinstance(exc, StorageError) and exc.__cause__ is not None else exc
+            logger.error("run bookkeeping failed outlet=%s run=%s: %s (a run left 'running' is closed at the "
+                         "next start)", outlet_id, job.run_id, database_problem(cause, self.database) or exc)
         except Exception:
             logger.exception("run bookkeeping failed outlet=%s run=%s", outlet_id, job.run_id)
         finally:

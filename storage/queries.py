@@ -38,8 +38,14 @@ def parse_when(value: str | None, *, option: str, end_of_day: bool = False) -> s
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
-        raise QueryError(f"{option}: '{value}' is not a date (use YYYY-MM-DD or an ISO 8601 datetime)") from None
+        raise QueryError(f"{option}: {_shown(value)} is not a date (use YYYY-MM-DD or an ISO 8601 datetime)") from None
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _shown(value: str, limit: int = 80) -> str:
+    """User text quoted for an error message: escaped (NUL, line breaks) and cut to one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _text(value: str, what: str) -> str:
@@ -47,7 +53,7 @@ def _text(value: str, what: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise QueryError(f"{what}: {value!r} is not valid text (undecodable bytes)") from None
+        raise QueryError(f"{what}: {_shown(value)} is not valid text (undecodable bytes)") from None
     return value
 
 
@@ -114,7 +120,7 @@ def search(
         rows = list(db.query(sql, [query, *params, limit]))
     except sqlite3.OperationalError as exc:
         raise QueryError(
-            f"search: cannot read the query {query!r} ({exc}). Use words, \"exact phrases\", OR, NOT, "
+            f"search: cannot read the query {_shown(query)} ({exc}). Use words, \"exact phrases\", OR, NOT, "
             "prefix*; put a term with punctuation in double quotes"
         ) from None
     for r in rows:
@@ -237,6 +243,7 @@ def clusters(
 
 def stored_html(db: sqlite_utils.Database, *, outlet: str | None = None) -> Iterator[dict[str, Any]]:
     """The latest kept raw HTML of each article (for `newsmon reextract`)."""
+    outlet = _text(outlet, "--outlet") if outlet else outlet
     where = "WHERE a.outlet_id = ?" if outlet else ""
     sql = f"""
         SELECT a.id AS article_id, a.outlet_id, f.final_url, f.html_gz, f.headers, f.hints, a.found_via

@@ -145,7 +145,13 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A killed process whose parent died too stays a zombie until something reaps it (in a
+    # container whose pid 1 does not): it exists, but it is not running.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def run_rows(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:

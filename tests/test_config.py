@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from crawlers.outlets import Outlet
@@ -24,6 +24,7 @@ from monitor.config import (
     resolve_config_path,
 )
 from monitor.errors import ConfigError
+from tests._profiles import property_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "newsmon.toml"
@@ -851,6 +852,7 @@ _DURATION = _pick(["15m", "1h30m", "90s", "1d"], ["0s", "-1m", "30", "400d", "x"
 _GOOD: dict[str, st.SearchStrategy[object]] = {
     "database": _pick(["data/x.db", "/tmp/x.db", "~/x.db"], ["", " "]),
     "keep_html": st.booleans(),
+    "busy_timeout": _DURATION,  # [storage] busy_timeout, added to monitor/config.py meanwhile
     "user_agent": _pick(["ua/1.0"], ["", "a\nb"]),
     "obey_robots": st.booleans(),
     "concurrency": st.integers(-1, 40),
@@ -931,7 +933,7 @@ _DOCUMENTS = _rarely_with_junk(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@property_settings(200)
 @given(data=_DOCUMENTS)
 def test_build_never_raises_anything_but_config_error(
     tmp_path_factory: pytest.TempPathFactory, data: dict
@@ -945,7 +947,7 @@ def test_build_never_raises_anything_but_config_error(
         assert isinstance(config, Config) and config.outlets
 
 
-@settings(max_examples=200, deadline=None)
+@property_settings(200)
 @given(text=st.text() | st.sampled_from([OUTLET, FULL]).map(lambda t: t[: len(t) // 2]))
 def test_load_config_never_raises_anything_but_config_error(
     tmp_path_factory: pytest.TempPathFactory, text: str

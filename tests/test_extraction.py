@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crawlers.extraction import MIN_TEXT_CHARS, decode_html, extract_page
+from crawlers.extraction import MIN_TEXT_CHARS, decode_html, decode_page, extract_page, looks_binary
 
 URL = "https://www.quotidien.example/monde/2024/03/01/la-secheresse-frappe-le-sud?utm_source=rss"
 TITLE = "La sécheresse frappe le sud du pays"
@@ -248,3 +248,32 @@ def test_extract_page_bytes_in_windows_1252() -> None:
     result = extract_page(page.encode("cp1252"), URL)
     assert "Müller, España." in result.text
     assert BODY[0] in result.text  # é, à decoded
+
+
+@pytest.mark.parametrize(("body", "content_type", "binary"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "text/html", True),
+    (b"%PDF-1.7\n", "text/html", True),
+    (b"\x1f\x8b\x08\x00", None, True),
+    (b"<html>\x00</html>", "text/html", True),
+    ("<html>é</html>".encode("utf-16"), "text/html", False),  # BOM
+    ("<html>é</html>".encode("utf-16-le"), "text/html; charset=UTF-16LE", False),
+    ("<html><p>café</p></html>".encode(), "text/html", False),
+])
+def test_looks_binary(body: bytes, content_type: str | None, binary: bool) -> None:
+    assert looks_binary(body, content_type) is binary
+
+
+@pytest.mark.parametrize(("body", "content_type", "text", "mismatch"), [
+    ("<p>Déjà vu</p>".encode(), "text/html; charset=iso-8859-1", "<p>Déjà vu</p>", True),
+    ("<p>Déjà “vu” 5 €</p>".encode("cp1252"), "text/html; charset=utf-8", "<p>Déjà “vu” 5 €</p>", True),
+    ("<p>Déjà vu</p>".encode("cp1252"), "text/html; charset=iso-8859-1", "<p>Déjà vu</p>", False),
+    ("<p>Déjà vu</p>".encode(), "text/html; charset=utf-8", "<p>Déjà vu</p>", False),
+    (b"<p>plain ascii</p>", "text/html; charset=iso-8859-1", "<p>plain ascii</p>", False),
+    ("<p>Déjà vu</p>".encode("cp1252"), None, "<p>Déjà vu</p>", False),  # no declaration: not UTF-8
+])
+def test_decode_page_believes_the_bytes_over_a_wrong_header(
+    body: bytes, content_type: str | None, text: str, mismatch: bool
+) -> None:
+    decoded = decode_page(body, content_type)
+    assert decoded.text == text
+    assert bool(decoded.mismatch) is mismatch

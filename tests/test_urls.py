@@ -5,13 +5,15 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from crawlers.urls import canonical_url, host_of, is_tracking_param
+from tests._profiles import property_settings
 
-# Deterministic examples, no example database written next to the project.
-PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+# Deterministic examples, no example database written next to the project (profile "ci";
+# HYPOTHESIS_PROFILE=fuzz for many more, see tests/_profiles.py).
+PROPERTY = property_settings(300)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Retries with exponential backoff (Scrapy's RetryMiddleware retries at once).
 
 `BackoffRetryMiddleware` marks each retry request with a delay: base * 2^(n-1) seconds, or the
-server's Retry-After when longer, capped at NEWSMON_RETRY_BACKOFF_MAX. `BackoffMiddleware`, early in
+server's Retry-After when longer, capped at NEWSMON_RETRY_BACKOFF_MAX. A Retry-After longer than
+that cap is not retried in this run at all (the failed response goes on to the spider). `BackoffMiddleware`, early in
 the chain, waits that long before the retry goes out, without blocking other downloads.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
 
 DELAY_KEY = "newsmon_retry_delay"
 
@@ -63,6 +67,14 @@ class BackoffRetryMiddleware(RetryMiddleware):
         result = super().process_response(request, response)
         if isinstance(result, Request):
             hint = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if hint is not None and hint > self.cap:
+                # Waiting an hour would hold the run (and a slot) for nothing: give up in this run;
+                # an article stays in the frontier and the next run asks again.
+                logger.info("not retrying %s in this run: Retry-After %.0f s is over the %.0f s limit",
+                            request.url, hint, self.cap)
+                if self.crawler.stats is not None:
+                    self.crawler.stats.inc_value("newsmon/retry/after_too_long")
+                return response
             result.meta[DELAY_KEY] = self._delay_for(result, hint)
         return result
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
-from crawlers.extraction import decode_html, extract_for_outlet, warm_up
+from crawlers.extraction import decode_page, extract_for_outlet, warm_up
 from crawlers.stats import count
 
 if TYPE_CHECKING:
@@ -48,7 +48,13 @@ class ExtractPipeline:
         outlet = self.crawler.spider.outlets[item.outlet_id]  # type: ignore[union-attr]
         started = time.perf_counter()
         try:
-            extraction = extract_for_outlet(decode_html(item.body, item.content_type), item.final_url, outlet, item.hints)
+            decoded = decode_page(item.body, item.content_type)
+            if decoded.mismatch:
+                count(self.crawler.stats, item.outlet_id, "pages/charset_mismatch")
+                logger.info("wrong charset outlet=%s url=%s (%s): decoded as %s", item.outlet_id, item.final_url,
+                            decoded.mismatch, decoded.encoding)
+                item.encoding = decoded.encoding
+            extraction = extract_for_outlet(decoded.text, item.final_url, outlet, item.hints)
         except Exception as exc:  # noqa: BLE001 - one bad page must never stop the crawl
             logger.exception("extraction failed outlet=%s url=%s", item.outlet_id, item.final_url)
             count(self.crawler.stats, item.outlet_id, "errors/extraction")

@@ -2,6 +2,10 @@
 
 A recheck of a stored article goes to storage.versions instead: a new version when the extracted
 text or title changed, else only its next check.
+
+A database that cannot be used (locked past the busy timeout, read-only, full) stops the crawl
+(crawlers/extensions/runs.py, `database_failed`); the pages still in the pipelines are then dropped
+without trying, each counted as a store error. A page that is not stored stays in the frontier.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
+from crawlers.extensions.runs import DATABASE_ERROR, database_failed
 from crawlers.stats import count
 from storage.articles import save_article
 from storage.db import open_database
@@ -60,8 +65,15 @@ class StorePipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         stats = self.crawler.stats
+        assert stats is not None
         started = time.perf_counter()
         assert self.db is not None, "open_spider() opens the database"
+        problem = stats.get_value(DATABASE_ERROR)
+        if problem:  # the crawl is stopping: don't wait the busy timeout again for each page
+            item.retry = True
+            count(stats, item.outlet_id, "errors/store")
+            logger.debug("not stored outlet=%s url=%s: %s", item.outlet_id, item.final_url, problem)
+            raise DropItem(f"not stored: {item.final_url}: {problem}", log_level="DEBUG")
         try:
             if item.recheck_of:
                 outcome = apply_recheck(self.db, item.recheck_of, item.record, self.recheck, keep_html=self.keep_html,
@@ -71,11 +83,11 @@ class StorePipeline:
                                       threshold=self.threshold)
         except (sqlite3.Error, StorageError) as exc:
             item.retry = True
-            logger.error("store failed outlet=%s url=%s error=%s", item.outlet_id, item.final_url, exc)
+            error = database_failed(self.crawler, exc, self.database) or exc
+            logger.error("store failed outlet=%s url=%s error=%s", item.outlet_id, item.final_url, error)
             count(stats, item.outlet_id, "errors/store")
-            assert stats is not None
-            stats.set_value(f"newsmon/outlet/{item.outlet_id}/last_error", f"store: {exc}")
-            raise DropItem(f"store failed: {item.final_url}: {exc}", log_level="DEBUG") from exc
+            stats.set_value(f"newsmon/outlet/{item.outlet_id}/last_error", f"store: {error}")
+            raise DropItem(f"store failed: {item.final_url}: {error}", log_level="DEBUG") from exc
         finally:
             count(stats, item.outlet_id, "time/store", time.perf_counter() - started)
         if item.recheck_of:
@@ -86,6 +98,10 @@ class StorePipeline:
             return item
         if result.outcome == "new":
             count(stats, item.outlet_id, "articles/new")
+            # Logged after the commit: an article reported stored is in the database, even if the
+            # process is killed right after (tests/test_faults.py relies on it).
+            logger.info("article stored outlet=%s article=%d url=%s", item.outlet_id, result.article_id,
+                        item.final_url)
         else:
             count(stats, item.outlet_id, "articles/duplicate")
             logger.info(

@@ -14,6 +14,7 @@ the ones due for a recheck (storage/recheck.py), fetched with conditional GET.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from scrapy.utils.gz import gunzip
 
 from crawlers.dates import resolve_dates
 from crawlers.discovery import (
+    ENTITIES_REFUSED,
     FEED,
     HOMEPAGE,
     SITEMAP,
@@ -36,8 +38,12 @@ from crawlers.discovery import (
     parse_feed,
     parse_sitemap,
 )
+from crawlers.extensions.runs import database_failed
+from crawlers.extraction import looks_binary
 from crawlers.items import PageItem
 from crawlers.middlewares.hosts import OffsiteRequest
+from crawlers.middlewares.redirect import RedirectLoop, TooManyRedirects
+from crawlers.middlewares.robots import RobotsUnavailable
 from crawlers.outlets import Outlet
 from crawlers.stats import count
 from crawlers.urls import canonical_url
@@ -220,15 +226,22 @@ class OutletSpider(Spider):
             return
         new, handled = self.new_links, self.handled_links
         self.new_links, self.handled_links = [], []
-        with write_transaction(self.db):
-            for outlet_id in {o for o, *_ in new}:
-                frontier.add_links(self.db, outlet_id, [(u, c, h) for o, u, c, h in new if o == outlet_id])
-            frontier.done(self.db, handled)
-            if response is not None:
-                record_fetch(
-                    self.db, response.meta["state_url"], response.meta["outlet"], kind, status=response.status,
-                    headers=_validators(response), digest=response.meta.get("body_hash"), children=children,
-                )
+        try:
+            with write_transaction(self.db):
+                for outlet_id in {o for o, *_ in new}:
+                    frontier.add_links(self.db, outlet_id, [(u, c, h) for o, u, c, h in new if o == outlet_id])
+                frontier.done(self.db, handled)
+                if response is not None:
+                    record_fetch(
+                        self.db, response.meta["state_url"], response.meta["outlet"], kind, status=response.status,
+                        headers=_validators(response), digest=response.meta.get("body_hash"), children=children,
+                    )
+        except sqlite3.Error as exc:
+            # Not written: keep the links for the next save (the one at close included). The seed's
+            # new state was not recorded either, so the next run parses it again in any case.
+            self.new_links[:0], self.handled_links[:0] = new, handled
+            if database_failed(self.crawler, exc, self.settings["NEWSMON_DATABASE"]) is None:
+                raise
 
     def _visit_children(self, response: Response, kind: str) -> Iterator[Request]:
         """An unchanged seed: record the fetch, then visit its sub-sitemaps / section pages as last time."""
@@ -240,7 +253,11 @@ class OutletSpider(Spider):
         outlet_id = response.meta["outlet"]
         for url in urls:
             if kind == SITEMAP:
-                meta = _meta(outlet_id, SITEMAP, sitemap_depth=response.meta.get("sitemap_depth", 0) + 1)
+                chain = [*response.meta.get("sitemap_chain", ()), response.url]
+                if url in chain:
+                    continue  # a loop stored before loops were refused
+                meta = _meta(outlet_id, SITEMAP, sitemap_depth=response.meta.get("sitemap_depth", 0) + 1,
+                             sitemap_chain=chain)
                 request = Request(url, self.parse_sitemap, errback=self.on_error, priority=SITEMAP_PRIORITY, meta=meta)
             else:
                 meta = _meta(outlet_id, HOMEPAGE, listing_depth=response.meta.get("listing_depth", 0) + 1)
@@ -277,9 +294,16 @@ class OutletSpider(Spider):
             return
         result = parse_feed(response.body, response.url, _header(response, "content-type"))
         problem = None
-        if result.malformed:
+        if result.refused:
+            logger.warning("refused feed outlet=%s url=%s problem=%s", outlet.id, response.url, result.malformed)
+            problem = ("xml_entities", result.malformed)
+        elif result.malformed:
             logger.warning("unusable feed outlet=%s url=%s problem=%s", outlet.id, response.url, result.malformed)
             problem = ("malformed_feed", result.malformed)
+        elif result.damaged:
+            logger.warning("broken feed, %d entries read outlet=%s url=%s problem=%s", len(result.links), outlet.id,
+                           response.url, result.damaged)
+            self.count(outlet.id, "feeds/damaged")
         self._seed_result(response, problem)
         requests = [r for link in result.links for r in self.follow_article(outlet, link)]
         self.save_links(response, FEED, [])
@@ -297,17 +321,30 @@ class OutletSpider(Spider):
                 body = gunzip(body, max_size=self.max_bytes)
             except Exception as exc:  # noqa: BLE001 - corrupt or oversized gzip: a broken sitemap
                 logger.warning("unreadable gzip sitemap outlet=%s url=%s error=%s", outlet.id, response.url, exc)
-                self._seed_result(response, ("malformed_sitemap", "bad gzip"))
+                too_large = "exceeded the specified maximum" in str(exc)  # Scrapy's _DecompressionMaxSizeExceeded
+                self._seed_result(response, ("too_large", "inflates past max_page_bytes") if too_large
+                                  else ("malformed_sitemap", "bad gzip"))
                 return
         result = parse_sitemap(body, response.url)
         problem = None
-        if result.kind == "unknown":
+        if result.kind == "refused":
+            logger.warning("refused sitemap outlet=%s url=%s problem=%s", outlet.id, response.url, ENTITIES_REFUSED)
+            problem = ("xml_entities", ENTITIES_REFUSED)
+        elif result.kind == "unknown":
             logger.warning("unusable sitemap outlet=%s url=%s", outlet.id, response.url)
-            problem = ("malformed_sitemap", "not a sitemap")
+            problem = ("malformed_sitemap", "empty" if not body.strip() else "not a sitemap")
+        elif not result.sitemaps and not result.links:
+            logger.info("empty sitemap outlet=%s url=%s", outlet.id, response.url)
+            self.count(outlet.id, "sitemaps/empty")
         self._seed_result(response, problem)
         depth = response.meta.get("sitemap_depth", 0)
         children = []
+        chain = {*response.meta.get("sitemap_chain", ()), response.url}
         for url in result.sitemaps:
+            if url in chain:
+                logger.warning("sitemap loop outlet=%s url=%s lists %s", outlet.id, response.url, url)
+                self.note_error(outlet.id, "sitemap_loop", f"sitemap_loop: {response.url} lists {url}")
+                continue
             if depth + 1 > MAX_SITEMAP_DEPTH:
                 logger.info("sitemap nesting too deep outlet=%s url=%s", outlet.id, url)
                 break
@@ -395,8 +432,12 @@ class OutletSpider(Spider):
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         outlet = self._received(response)
         ctype = _header(response, "content-type") or ""
-        if not isinstance(response, TextResponse) or ("html" not in ctype.lower() and ctype):
+        binary = looks_binary(response.body, ctype)
+        if binary or not isinstance(response, TextResponse) or ("html" not in ctype.lower() and ctype):
             self.count(outlet.id, "articles/not_html")
+            if binary:
+                self.note_error(outlet.id, "binary", f"binary: a {ctype or 'untyped'} body that is not text: {response.url}")
+                logger.warning("binary body outlet=%s url=%s content_type=%s", outlet.id, response.url, ctype)
             if response.meta.get("recheck"):
                 record_check(self.db, response.meta["recheck"], self.recheck_schedule)
             else:
@@ -470,6 +511,10 @@ class OutletSpider(Spider):
         elif isinstance(exc, HttpError):
             self.count(outlet_id, "pages")
             kind = f"http_{exc.response.status}"
+        elif isinstance(exc, RobotsUnavailable):
+            # The host is unreachable (robots.txt refused, timed out) or robots.txt answers 5xx.
+            self.count(outlet_id, "robots_denied")
+            kind = _error_kind(exc.cause) if exc.cause is not None else "robots_unavailable"
         elif isinstance(exc, IgnoreRequest) and "robots.txt" in str(exc):
             self.count(outlet_id, "robots_denied")
             logger.info("forbidden by robots.txt outlet=%s url=%s", outlet_id, request.url)
@@ -520,9 +565,17 @@ def _header(response: Response, name: str) -> str | None:
 
 def _error_kind(exc: BaseException) -> str:
     name = type(exc).__name__
-    if name == "DownloadCancelledError" and "maxsize" in str(exc).lower().replace(" ", ""):
-        return "too_large"
+    if isinstance(exc, RedirectLoop):
+        return "redirect_loop"
+    if isinstance(exc, TooManyRedirects):
+        return "too_many_redirects"
+    if isinstance(exc, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(exc):
+        return "too_large"  # HttpCompressionMiddleware: the body inflates past the limit (a gzip bomb)
     kinds = {
+        # Scrapy's HTTP/1.1 handler cancels a body that grows past DOWNLOAD_MAXSIZE with a bare
+        # CancelledError (and one whose Content-Length is over it with a message): nothing else
+        # cancels a download in flight (timeouts are DownloadTimeoutError).
+        "DownloadCancelledError": "too_large",
         "DownloadConnectionRefusedError": "refused",
         "ConnectionRefusedError": "refused",
         "CannotResolveHostError": "dns",
@@ -531,7 +584,6 @@ def _error_kind(exc: BaseException) -> str:
         "TimeoutError": "timeout",
         "TCPTimedOutError": "timeout",
         "UserTimeoutError": "timeout",
-        "DownloadCancelledError": "cancelled",
         "DownloadFailedError": "download_failed",
         "ResponseDataLossError": "data_loss",
         "ResponseNeverReceived": "no_response",
