@@ -320,6 +320,8 @@ def render_summary(summary: RunSummary) -> str:
             f"reactor blocked: max {cs['newsmon/reactor/lag_max_ms']} ms, p99 {cs['newsmon/reactor/lag_p99_ms']} ms"
             f" (longest extraction {1000 * cs.get('newsmon/time/extract_max', 0):.0f} ms)"
         )
+    if "newsmon/memory/peak_rss_mib" in cs:
+        lines.append(f"peak memory of the crawl process: {cs['newsmon/memory/peak_rss_mib']:.0f} MiB")
     return "\n".join(lines)
 
 

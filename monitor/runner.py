@@ -209,7 +209,27 @@ def execute(job: CrawlJob) -> RunSummary:
         raise StorageError(problem)
     if len(rows) != len(job.outlet_ids) or unfinished:
         raise CrawlError(f"run {job.run_id} did not complete: see the log above for the error")
-    return RunSummary(job.run_id, wall, rows, merge_stats([c.stats.get_stats() for c in crawlers if c.stats]))
+    crawl_stats = merge_stats([c.stats.get_stats() for c in crawlers if c.stats])
+    crawl_stats["newsmon/memory/peak_rss_mib"] = round(peak_rss_mib(), 1)
+    return RunSummary(job.run_id, wall, rows, crawl_stats)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB.
+
+    Linux's VmHWM, not getrusage's ru_maxrss: the kernel carries ru_maxrss over execve, so a crawl
+    started by a big parent (a test runner, the service) would report the parent's memory.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; bytes on macOS
 
 
 def record_unfinished(db: sqlite_utils.Database, job: CrawlJob, crawlers: list[Crawler], unfinished: list[str]) -> None:

@@ -7,7 +7,7 @@ rather than with `settings.load_profile`, so the other test files keep Hypothesi
 - ci: bounded and deterministic (derandomize), no example database next to the project; each
   test passes its own example count, sized so that tests/test_properties.py runs in well under
   40 s on a 2-core machine.
-- fuzz: random seeds and many more examples: FUZZ_EXAMPLES (default 20,000) for each cheap test,
+- fuzz: random seeds and many more examples: FUZZ_EXAMPLES (default 10,000) for each cheap test,
   an eighth of that for the slow ones (extraction). NEWSMON_FUZZ_EXAMPLES overrides the count.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 
 #: Examples of a cheap test under the ci profile; slower tests ask for fewer.
 CI_EXAMPLES = 200
-FUZZ_EXAMPLES = int(os.environ.get("NEWSMON_FUZZ_EXAMPLES", "20000"))
+FUZZ_EXAMPLES = int(os.environ.get("NEWSMON_FUZZ_EXAMPLES", "10000"))
 
 settings.register_profile(
     "ci",
