@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/demo_crawl.py --runs 5
 
 # The property tests with many more random examples (tests/_profiles.py; bench/FUZZ.md).
-# NEWSMON_FUZZ_EXAMPLES=N sets the examples of a cheap test (default 20000).
+# NEWSMON_FUZZ_EXAMPLES=N sets the examples of a cheap test (default 10000).
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_properties.py tests/test_urls.py tests/test_config.py \
 		-k "property or never_raises" -p no:cacheprovider -p no:randomly -q --hypothesis-show-statistics
