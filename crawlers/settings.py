@@ -17,6 +17,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100): a request to a host the outlet does not name is dropped before
     # anything, its robots.txt included, is fetched from that host.
     "crawlers.middlewares.hosts.OutletHostsMiddleware": 50,
+    # A link or redirect back to one of the run's feeds, sitemaps or homepages is not fetched again.
+    "crawlers.middlewares.seeds.SeedOnceMiddleware": 55,
     "crawlers.middlewares.backoff.BackoffMiddleware": 60,
     # Scrapy's, with a fix: requests waiting for a host's robots.txt were let through unchecked.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

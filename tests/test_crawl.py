@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -193,3 +194,11 @@ def test_unknown_outlet_argument_is_a_config_error(site: Site, tmp_path: Any) ->
     assert result.returncode == 2
     assert "nosuch" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x.db").exists(), "nothing happens before the config is valid"
+
+
+def test_no_page_is_requested_twice_in_a_run(crawled: tuple[Crawl, Crawl]) -> None:
+    """Seeds skip Scrapy's duplicate filter, so a section page linking back to the homepage used
+    to fetch the homepage a second time (lumiere's /fr/)."""
+    first, _ = crawled
+    seen = Counter((r["site"], r["path"]) for r in first.requests)
+    assert [key for key, n in seen.items() if n > 1] == []

@@ -44,6 +44,7 @@ from crawlers.items import PageItem
 from crawlers.middlewares.hosts import OffsiteRequest
 from crawlers.middlewares.redirect import RedirectLoop, TooManyRedirects
 from crawlers.middlewares.robots import RobotsUnavailable
+from crawlers.middlewares.seeds import AlreadySeeded
 from crawlers.outlets import Outlet
 from crawlers.stats import count
 from crawlers.urls import canonical_url
@@ -95,6 +96,7 @@ class OutletSpider(Spider):
     handled_links: list[str]
     built: set[tuple[str, str]]  # (outlet, url) of article pages already handed to the pipelines
     late_hints: set[tuple[str, str]]  # ... and of stored ones, for which a dated hint came later
+    seed_urls: set[str]  # canonical URLs of this run's feeds, sitemaps and homepages
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> OutletSpider:
@@ -118,6 +120,7 @@ class OutletSpider(Spider):
         spider.recheck_max = settings.getint("NEWSMON_RECHECK_MAX", 0)
         spider.new_links, spider.handled_links = [], []
         spider.built, spider.late_hints = set(), set()
+        spider.seed_urls = set()
         crawler.signals.connect(spider._close_db, signal=signals.spider_closed)
         crawler.signals.connect(spider._item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(spider._spider_error, signal=signals.spider_error)
@@ -165,6 +168,9 @@ class OutletSpider(Spider):
                 yield request
 
     def _seed(self, outlet: Outlet, url: str, callback: Any, channel: str) -> Request:
+        # Seeds skip the duplicate filter (dont_filter), which therefore never records them:
+        # crawlers/middlewares/seeds.py drops later requests for them (links, redirects).
+        self.seed_urls.add(canonical_url(url))
         meta = _meta(outlet.id, channel, seed=True)
         request = Request(url, callback, errback=self.on_error, priority=SEED_PRIORITY, dont_filter=True, meta=meta)
         return self.conditional(request)
@@ -500,6 +506,9 @@ class OutletSpider(Spider):
             return
         exc = failure.value
         seed = request.meta.get("seed")
+        if isinstance(exc, AlreadySeeded):
+            self.count(outlet_id, "links/seed_again")
+            return
         if isinstance(exc, OffsiteRequest):
             # Counted by the host gate. An article link leaving the outlet is routine; a feed,
             # sitemap or homepage that redirects off the outlet's hosts is a config problem.
