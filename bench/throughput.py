@@ -1,0 +1,464 @@
+"""Throughput of a full `newsmon crawl` of the generated news site (bench/newssite.py).
+
+    python bench/throughput.py [--outlets 8 --articles 250] [--runs 3] [--json FILE]
+
+Per run, with a fresh site served from a child process (its CPU is not ours) and a fresh database:
+
+1. first crawl (empty database): articles/s end to end, wall and CPU seconds per article split by
+   stage, peak RSS (the crawl's own ``newsmon/memory/peak_rss_mib``), reactor loop lag (max, p99),
+   requests served, articles stored against the site's truth, body-text F1 on a sample;
+2. second crawl of the unchanged site: requests, share answered 304, time against the first;
+3. ``/__mutate?add=20&edit=5`` then a third crawl: new articles found, new versions detected.
+
+The CPU of a crawl process is its rusage from ``os.wait4`` (user + sys). ``ru_maxrss`` is not used:
+Linux carries it over execve from the parent. Stage times come from the crawl summary's per-outlet
+``time/*`` stats (extract, language, fingerprint = dedup keys, store = dedup lookup + write);
+"download+parse" is what is left of the process CPU after those stages and the process start-up
+(interpreter, imports, warm-up: measured by a separate child process doing only that).
+
+Then the CPU floor: each stage measured in this process on a sample of the site's article pages
+(gunzip + body hash, lxml parse, `crawlers.extraction.extract_page`, `crawlers.language.detect_language`,
+content hash + MinHash signature, `storage.articles.save_article` into a scratch database). The sum
+is the CPU one article needs at least; cores / floor is this machine's limit in articles/s, and the
+report prints the end-to-end rate as a share of it. Medians over ``--runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from demo_crawl import machine, versions  # noqa: E402
+from newssite import start_subprocess, stop_subprocess  # noqa: E402
+
+STAGES = {  # report name -> crawl stat (per outlet, "time/<stat>")
+    "extraction": "extract",
+    "language": "language",
+    "dedup": "fingerprint",
+    "store": "store",
+}
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared with bench/peers.py
+
+
+def tokens(text: str) -> list[str]:
+    return WORD.findall((text or "").lower())
+
+
+def token_f1(predicted: str, truth: str) -> float:
+    """Bag-of-words F1 of `predicted` against `truth` (lower-case word tokens)."""
+    p, t = Counter(tokens(predicted)), Counter(tokens(truth))
+    if not p or not t:
+        return 0.0
+    overlap = sum((p & t).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(p.values()), overlap / sum(t.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def truth_text(row: dict[str, Any]) -> str:
+    """What an extractor should return for an article: the lead and the body."""
+    return f"{row.get('lead') or ''}\n{row['body']}"
+
+
+def norm_url(url: str) -> str:
+    return url.strip().rstrip("/").lower()
+
+
+def http_json(url: str, timeout: float = 120) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (loopback)
+        return json.loads(r.read())
+
+
+def fetch_truth(info: dict[str, Any]) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(info["truth"], timeout=120) as r:  # noqa: S310 (loopback)
+        return [json.loads(line) for line in r.read().decode("utf-8").splitlines() if line.strip()]
+
+
+def run_measured(cmd: list[str], *, cwd: Path | None = None, stdout: Path | None = None,
+                 env: dict[str, str] | None = None, poll_rss: bool = False,
+                 timeout: float | None = None) -> dict[str, Any]:
+    """Run `cmd`; wall, CPU (wait4 rusage of this child only) and, with `poll_rss`, the child's
+    VmHWM (read from /proc every 50 ms; descendants' peaks are summed per sample as VmRSS)."""
+    out = stdout.open("wb") if stdout else subprocess.DEVNULL
+    err = tempfile.TemporaryFile()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
+    hwm = 0.0
+    tree_peak = 0.0
+    status = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if timeout is not None and time.perf_counter() - started > timeout:
+            proc.kill()  # our own child; its rusage is still collected by the next wait4
+        if poll_rss:
+            hwm = max(hwm, _status_kib(proc.pid, "VmHWM"))
+            tree_peak = max(tree_peak, sum(_status_kib(p, "VmRSS") for p in _tree(proc.pid)))
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if stdout:
+        out.close()  # type: ignore[union-attr]
+    err.seek(0)
+    stderr = err.read().decode("utf-8", "replace")
+    err.close()
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "returncode": proc.returncode,
+            "stderr": stderr, "vmhwm_mib": hwm / 1024, "tree_rss_peak_mib": tree_peak / 1024}
+
+
+def _status_kib(pid: int, key: str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (from /proc/*/stat)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One crawl
+
+
+def crawl(config: Path, folder: Path, name: str) -> dict[str, Any]:
+    out = folder / f"{name}.json"
+    m = run_measured([sys.executable, "-m", "monitor", "-q", "--config", str(config), "crawl", "--json"],
+                     cwd=ROOT, stdout=out)
+    if m["returncode"] != 0:
+        raise RuntimeError(f"crawl {name} failed ({m['returncode']}): {m['stderr'][-2000:]}")
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    m.pop("stderr")
+    return {**m, "summary": summary}
+
+
+def crawl_figures(c: dict[str, Any], startup_cpu: float) -> dict[str, Any]:
+    s = c["summary"]
+    cs = s["crawl_stats"]
+    outlets = s["outlets"]
+    new = sum(o["articles_new"] for o in outlets)
+    processed = sum(o["articles_new"] + o["duplicates"] + o["no_text"] for o in outlets) + sum(
+        o.get("versions_new", 0) for o in outlets)
+    stages = {k: sum((o.get("stats") or {}).get(f"time/{v}", 0.0) for o in outlets) for k, v in STAGES.items()}
+    per = max(new, 1)
+    rest = max(c["cpu_s"] - startup_cpu - sum(stages.values()), 0.0)
+    f: dict[str, Any] = {
+        "articles_new": new,
+        "pages_processed": processed,
+        "crawl_wall_s": s["wall_seconds"],
+        "process_wall_s": c["wall_s"],
+        "process_cpu_s": c["cpu_s"],
+        "articles_per_s": new / s["wall_seconds"] if s["wall_seconds"] else 0.0,
+        "cpu_ms_per_article": 1000 * c["cpu_s"] / per,
+        "cpu_ms_per_article_excl_startup": 1000 * max(c["cpu_s"] - startup_cpu, 0) / per,
+        "download+parse_ms_per_article": 1000 * rest / per,
+        **{f"{k}_ms_per_article": 1000 * v / per for k, v in stages.items()},
+        "peak_rss_mib": cs.get("newsmon/memory/peak_rss_mib"),
+        "reactor_lag_max_ms": cs.get("newsmon/reactor/lag_max_ms"),
+        "reactor_lag_p99_ms": cs.get("newsmon/reactor/lag_p99_ms"),
+        "not_modified": sum(o.get("not_modified", 0) for o in outlets),
+        "versions_new": sum(o.get("versions_new", 0) for o in outlets),
+        "rechecked": sum(o.get("rechecked", 0) for o in outlets),
+        "failed": sum(o.get("failed", 0) for o in outlets),
+    }
+    return f
+
+
+def server_figures(stats: dict[str, Any]) -> dict[str, Any]:
+    by_status = {int(k): v for k, v in stats["by_status"].items()}
+    robots = stats["by_kind"].get("robots", 0)
+    requests = stats["requests"]
+    conditional = max(requests - robots, 1)
+    return {"requests": requests, "requests_by_kind": stats["by_kind"], "requests_by_status": by_status,
+            "share_304": by_status.get(304, 0) / requests if requests else 0.0,
+            "share_304_excl_robots": by_status.get(304, 0) / conditional}
+
+
+def database_figures(db: Path, truth: list[dict[str, Any]], sample: int, seed: int = 1) -> dict[str, Any]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        url_to_article = {norm_url(u): a for u, a in conn.execute("SELECT url, article_id FROM article_urls")}
+        stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        found = [(row, url_to_article[norm_url(row["url"])]) for row in truth if norm_url(row["url"]) in url_to_article]
+        rng = random.Random(seed)
+        picked = rng.sample(found, min(sample, len(found)))
+        f1s = []
+        for row, article_id in picked:
+            text = conn.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+            f1s.append(token_f1(text, truth_text(row)))
+    finally:
+        conn.close()
+    return {"articles_stored": stored, "truth_articles": len(truth), "truth_found": len(found),
+            "share_found": len(found) / len(truth) if truth else 0.0,
+            "body_f1_mean": statistics.fmean(f1s) if f1s else 0.0,
+            "body_f1_median": statistics.median(f1s) if f1s else 0.0, "f1_sample": len(f1s)}
+
+
+def startup_cpu() -> float:
+    """CPU of a child that only starts, imports what a crawl imports and warms up as the crawl does."""
+    code = ("import monitor.cli, monitor.runner, crawlers.settings, storage.similarity as s;"
+            "from crawlers.extraction import warm_up; from crawlers.language import detect_language;"
+            "warm_up(); detect_language('a sentence of text for the warm-up of the detector ' * 4); s.default_hasher()")
+    m = run_measured([sys.executable, "-c", code], cwd=ROOT)
+    if m["returncode"] != 0:
+        raise RuntimeError(m["stderr"][-2000:])
+    return float(m["cpu_s"])
+
+
+def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: float,
+            keep: Path | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="newsmon-throughput-") as tmp:
+        folder = keep or Path(tmp)
+        config, db = folder / "site.toml", folder / "site.db"
+        server, info = start_subprocess(outlets, articles, seed,
+                                        extra=["--config", str(config), "--database", str(db)], timeout=300)
+        try:
+            truth = fetch_truth(info)
+            base = info["stats"].rsplit("/", 1)[0]
+            result: dict[str, Any] = {"site_articles": len(truth)}
+            for name in ("first", "second", "third"):
+                if name == "third":
+                    mutation = http_json(base + "/__mutate?add=20&edit=5")
+                    truth = fetch_truth(info)
+                http_json(base + "/__reset_stats")
+                c = crawl(config, folder, name)
+                fig = crawl_figures(c, start_cpu)
+                fig.update(server_figures(http_json(info["stats"])))
+                fig.update(database_figures(db, truth, f1_sample))
+                if name == "third":
+                    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                    known = {norm_url(u) for (u,) in conn.execute("SELECT url FROM article_urls")}
+                    conn.close()
+                    fig["added"] = len(mutation["added"])
+                    fig["added_found"] = sum(norm_url(r["url"]) in known for r in mutation["added"])
+                    fig["edited"] = len(mutation["edited"])
+                    fig["edited_detected"] = fig["versions_new"]
+                result[name] = fig
+            first = result["first"]["crawl_wall_s"]
+            for name in ("second", "third"):
+                result[name]["wall_vs_first"] = result[name]["crawl_wall_s"] / first if first else 0.0
+        finally:
+            stop_subprocess(server)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU floor, in this process
+
+
+def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, Any]:
+    """Per-stage CPU (time.process_time) per article on `sample` article pages of the site."""
+    from trafilatura.utils import load_html
+
+    from crawlers.extraction import decode_html, extract_page, warm_up
+    from crawlers.language import detect_language
+    from storage.articles import ArticleRecord, save_article, upsert_outlets
+    from storage.db import open_database, utcnow
+    from storage.dedup import content_hash
+    from storage.similarity import SimilarityIndex, default_hasher, signature
+
+    server, info = start_subprocess(outlets, articles, seed, timeout=300)
+    try:
+        truth = fetch_truth(info)
+        rng = random.Random(seed)
+        rows = rng.sample(truth, min(sample, len(truth)))
+        pages = []
+        for row in rows:
+            req = urllib.request.Request(row["url"], headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(req, timeout=60) as r:  # noqa: S310 (loopback)
+                pages.append((row, r.read(), r.headers.get("Content-Encoding") == "gzip"))
+    finally:
+        stop_subprocess(server)
+    warm_up()
+    detect_language("a sentence of text for the warm-up of the detector " * 4)
+    default_hasher()
+    times: dict[str, float] = {k: 0.0 for k in ("download+parse", "extraction", "language", "dedup", "store")}
+    parse_only = 0.0
+    with tempfile.TemporaryDirectory(prefix="newsmon-floor-") as tmp:
+        db = open_database(Path(tmp) / "floor.db")
+        SimilarityIndex(db).ensure_tables()
+        upsert_outlets(db, [{"id": o, "name": o} for o in sorted({r["outlet"] for r in truth})])
+        stored = 0
+        for row, raw, gz in pages:
+            t = time.process_time()
+            body = gzip.decompress(raw) if gz else raw
+            hashlib.sha256(body).hexdigest()
+            t1 = time.process_time()
+            load_html(decode_html(body, "text/html; charset=utf-8"))  # the parse alone (extraction repeats it)
+            t2 = time.process_time()
+            ex = extract_page(body, row["url"])
+            t3 = time.process_time()
+            lang = detect_language(ex.text if ex else "", row["language"])
+            t4 = time.process_time()
+            sig = signature(ex.text) if ex else None
+            chash = content_hash(ex.text) if ex else ""
+            t5 = time.process_time()
+            if ex is not None:
+                rec = ArticleRecord(
+                    outlet_id=row["outlet"], url=row["url"], final_url=row["url"], canonical_url=row["url"],
+                    text=ex.text, content_hash=chash, found_via="sitemap", fetched_at=utcnow(), title=ex.title,
+                    author=ex.author, published_at=ex.published_at, language=lang.code,
+                    language_confidence=lang.confidence, language_source=lang.source,
+                    body_hash=hashlib.sha256(body).hexdigest(),
+                    signature=sig.to_bytes() if sig else None, shingles=sig.shingles if sig else 0)
+                save_article(db, rec, keep_html=False)
+                stored += 1
+            t6 = time.process_time()
+            times["download+parse"] += t1 - t
+            parse_only += t2 - t1
+            times["extraction"] += t3 - t2
+            times["language"] += t4 - t3
+            times["dedup"] += t5 - t4
+            times["store"] += t6 - t5
+        db.close()
+    n = max(len(pages), 1)
+    per = {f"{k}_ms": 1000 * v / n for k, v in times.items()}
+    floor_ms = sum(per.values())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return {"pages": len(pages), "stored": stored, **per, "of_extraction_lxml_parse_ms": 1000 * parse_only / n,
+            "floor_ms_per_article": floor_ms, "cores": cores,
+            "limit_articles_per_s": cores * 1000 / floor_ms if floor_ms else 0.0,
+            "limit_one_core_articles_per_s": 1000 / floor_ms if floor_ms else 0.0,
+            "avg_page_kib": statistics.fmean(len(gzip.decompress(r) if g else r) for _, r, g in pages) / 1024}
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def median_of(runs: list[dict[str, Any]], crawl_name: str, key: str) -> Any:
+    values = [r[crawl_name][key] for r in runs if isinstance(r[crawl_name].get(key), (int, float))]
+    return statistics.median(values) if values else None
+
+
+ROWS = [
+    ("articles new", "articles_new", "{:.0f}"),
+    ("articles/s end to end (crawl wall)", "articles_per_s", "{:.1f}"),
+    ("crawl wall s (Scrapy's run)", "crawl_wall_s", "{:.2f}"),
+    ("process wall s", "process_wall_s", "{:.2f}"),
+    ("process CPU s", "process_cpu_s", "{:.2f}"),
+    ("wall vs first crawl", "wall_vs_first", "{:.1%}"),
+    ("CPU ms/article, whole process", "cpu_ms_per_article", "{:.1f}"),
+    ("CPU ms/article, excl. start-up", "cpu_ms_per_article_excl_startup", "{:.1f}"),
+    ("  download+parse (rest)", "download+parse_ms_per_article", "{:.1f}"),
+    ("  extraction", "extraction_ms_per_article", "{:.1f}"),
+    ("  language", "language_ms_per_article", "{:.1f}"),
+    ("  dedup (hash, MinHash)", "dedup_ms_per_article", "{:.1f}"),
+    ("  store (lookup, write)", "store_ms_per_article", "{:.1f}"),
+    ("peak RSS MiB", "peak_rss_mib", "{:.0f}"),
+    ("reactor lag max ms", "reactor_lag_max_ms", "{:.0f}"),
+    ("reactor lag p99 ms", "reactor_lag_p99_ms", "{:.0f}"),
+    ("requests served", "requests", "{:.0f}"),
+    ("share answered 304", "share_304", "{:.1%}"),
+    ("  304 share excl. robots.txt", "share_304_excl_robots", "{:.1%}"),
+    ("not modified (summary)", "not_modified", "{:.0f}"),
+    ("rechecked", "rechecked", "{:.0f}"),
+    ("new versions", "versions_new", "{:.0f}"),
+    ("site articles found", "share_found", "{:.1%}"),
+    ("body F1 (mean, sample)", "body_f1_mean", "{:.3f}"),
+    ("added articles found", "added_found", "{:.0f}"),
+    ("edited articles detected", "edited_detected", "{:.0f}"),
+]
+
+
+def report(result: dict[str, Any]) -> str:
+    runs = result["runs"]
+    lines = [f"machine:  {result['machine']}", f"versions: {result['versions']}",
+             f"site: {result['outlets']} outlets x {result['articles']} articles ({runs[0]['site_articles']} pages), "
+             f"{len(runs)} run(s), medians; start-up CPU {result['startup_cpu_s']:.2f} s", "",
+             "| figure | first crawl | second (unchanged) | third (+20 new, 5 edited) |",
+             "| --- | --- | --- | --- |"]
+    for label, key, fmt in ROWS:
+        cells = []
+        for name in ("first", "second", "third"):
+            v = median_of(runs, name, key)
+            cells.append(fmt.format(v) if v is not None else "")
+        if any(cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    fl = result.get("floor")
+    if fl:
+        lines += ["", f"CPU floor, in process, {fl['pages']} article pages (avg {fl['avg_page_kib']:.0f} KiB):",
+                  "| stage | ms/article |", "| --- | --- |"]
+        for k in ("download+parse", "extraction", "language", "dedup", "store"):
+            lines.append(f"| {k} | {fl[k + '_ms']:.2f} |")
+        lines += [f"| (of extraction: lxml parse) | {fl['of_extraction_lxml_parse_ms']:.2f} |",
+                  f"| **floor** | **{fl['floor_ms_per_article']:.2f}** |", "",
+                  f"limit on this machine: {fl['cores']} cores / floor = {fl['limit_articles_per_s']:.0f} articles/s "
+                  f"({fl['limit_one_core_articles_per_s']:.0f} per core)"]
+        e2e = median_of(runs, "first", "articles_per_s")
+        if e2e:
+            lines.append(f"end to end (first crawl): {e2e:.1f} articles/s = {e2e / fl['limit_articles_per_s']:.1%} "
+                         f"of the limit ({e2e / fl['limit_one_core_articles_per_s']:.1%} of one core's)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--outlets", type=int, default=8)
+    parser.add_argument("--articles", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--f1-sample", type=int, default=300, help="articles scored for body F1 per crawl")
+    parser.add_argument("--floor-sample", type=int, default=200, help="article pages for the CPU floor")
+    parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument("--json", type=Path, help="write every figure of every run here")
+    args = parser.parse_args(argv)
+    start_cpu = statistics.median(startup_cpu() for _ in range(3))
+    runs = []
+    for i in range(args.runs):
+        runs.append(one_run(args.outlets, args.articles, args.seed, args.f1_sample, start_cpu))
+        print(f"run {i + 1}/{args.runs}: {runs[-1]['first']['articles_per_s']:.1f} articles/s", file=sys.stderr)
+    result: dict[str, Any] = {"machine": machine(), "versions": versions(), "outlets": args.outlets,
+                              "articles": args.articles, "startup_cpu_s": start_cpu, "runs": runs}
+    if not args.no_floor:
+        result["floor"] = cpu_floor(args.outlets, args.articles, args.seed, args.floor_sample)
+    print(report(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
