@@ -72,7 +72,6 @@ import logging
 import os
 import random
 import re
-import selectors
 import signal
 import socket
 import stat
@@ -93,7 +92,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 # The same child-process handling as the demo server.
-from monitor.demo.server import stop_subprocess
+from monitor.demo.server import launch_server, stop_subprocess
 
 logger = logging.getLogger("newssite")
 
@@ -1704,19 +1703,7 @@ def start_subprocess(outlets: int = DEFAULT_OUTLETS, articles: int = DEFAULT_ART
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), "serve", "--outlets", str(outlets), "--articles",
            str(articles), "--seed", str(seed), *(extra or [])]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    line = b""
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        if sel.select(timeout):
-            line = proc.stdout.readline()
-    try:
-        info: dict[str, Any] = json.loads(line)
-    except ValueError:
-        stop_subprocess(proc)
-        raise RuntimeError(f"newssite did not start (exit status {proc.returncode}, output {line!r})") from None
-    return proc, info
+    return launch_server(cmd, "newssite", timeout=timeout)
 
 # ---------------------------------------------------------------------------------------------
 # Command line

@@ -758,6 +758,16 @@ def start_subprocess(
         cmd += ["--log", str(log_path)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
+    return launch_server(cmd, "demo server", timeout=timeout, env=env)
+
+
+def launch_server(
+    cmd: list[str], what: str, *, timeout: float, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """Start a server child that prints one JSON info line when ready; the process and that line.
+
+    Waits at most `timeout` seconds for the line; a child that does not give it is stopped.
+    """
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     line = b""
@@ -770,7 +780,7 @@ def start_subprocess(
     except ValueError:
         stop_subprocess(proc)
         raise RuntimeError(
-            f"demo server did not start (exit status {proc.returncode}, output {line!r})"
+            f"{what} did not start (exit status {proc.returncode}, output {line!r})"
         ) from None
     return proc, info
 
