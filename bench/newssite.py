@@ -31,7 +31,7 @@ also" box or pull quote), ``syndicated_from`` (the original's URL, or null), ``c
 original's URL for an original with copies and for its copies, else null), plus ``lead``,
 ``section``, ``modified`` and ``version``.
 
-Mutations (`NewsSite.mutate`, or ``POST /__mutate?add=K&edit=E`` on the server): add K new
+Mutations (`NewsSite.mutate`, or ``POST /__mutate?add=K&edit=E[&now=ISO]`` on the server): add K new
 articles (round robin over the outlets, published after everything else: the site's clock moves
 one hour per call) and edit E existing ones (one paragraph rewritten, ``dateModified`` set); the
 homepages, section fronts, feeds and sitemaps are re-rendered, and a resource keeps its ETag and
@@ -725,8 +725,10 @@ class NewsSite:
             for row in self.truth():
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    def config_toml(self, database: str, *, max_depth: int = 2) -> str:
-        """A newsmon config for the site (bound): every outlet with homepage, feed, sitemap index."""
+    def config_toml(self, database: str, *, max_depth: int = 1) -> str:
+        """A newsmon config for the site (bound): every outlet with homepage, feed, sitemap index,
+        `max_depth` 1 (newsmon's default: the homepage's own links; the feed and the sitemaps list
+        every article)."""
         lines = [
             "# newsmon configuration for the generated news site (written by bench/newssite.py).",
             "", "[storage]", f"database = {_toml(database)}", "keep_html = false",
@@ -814,11 +816,13 @@ class NewsSite:
 
     # -- mutations -----------------------------------------------------------------------------
 
-    def mutate(self, add: int = 0, edit: int = 0) -> dict[str, Any]:
+    def mutate(self, add: int = 0, edit: int = 0, now: datetime | None = None) -> dict[str, Any]:
         """Add `add` articles and edit `edit` existing ones; re-render what changed.
 
-        The site's clock moves one hour; the new articles are published within that hour. Returns
-        the truth rows of the added and edited articles and the paths whose bytes changed.
+        The site's clock moves one hour, or to `now` when that is later; the new articles are
+        published within the last hour, the edits within it too, or at `now` when it is given (a
+        crawler that fetched the pages before the call sees the edits as later than its fetch).
+        Returns the truth rows of the added and edited articles and the paths whose bytes changed.
         """
         if not self._chrome:
             raise RuntimeError("bind() the site before mutating it")
@@ -826,6 +830,8 @@ class NewsSite:
         m = self.mutations
         rng = random.Random(f"{self.seed}:mutation:{m}")
         start = self.now
+        if now is not None and now.astimezone(UTC) > start + timedelta(hours=1):
+            start = now.astimezone(UTC).replace(microsecond=0) - timedelta(hours=1)
         self.now = start + timedelta(hours=1)
         added: list[Article] = []
         touched: set[int] = set()
@@ -848,7 +854,8 @@ class NewsSite:
             while new == a.paragraphs[i]:
                 new = _paragraph(lang, topic, rng)
             a.paragraphs[i] = new
-            a.modified = (start + timedelta(minutes=rng.uniform(1, 59))).replace(microsecond=0)
+            a.modified = (self.now if now is not None else start + timedelta(minutes=rng.uniform(1, 59))).replace(
+                microsecond=0)
             a.version += 1
             touched.add(o.index)
         changed: list[str] = []
@@ -1682,7 +1689,9 @@ class NewsSiteServer:
             data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.site.truth()).encode()
             return self._simple(200, data, keep=keep, content_type="application/x-ndjson; charset=utf-8")
         if path == "/__mutate":
-            result = self.site.mutate(int(args.get("add", ["0"])[0]), int(args.get("edit", ["0"])[0]))
+            when = args.get("now", [""])[0]
+            result = self.site.mutate(int(args.get("add", ["0"])[0]), int(args.get("edit", ["0"])[0]),
+                                      datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None)
             data = json.dumps(result, ensure_ascii=False).encode()
             return self._simple(200, data, keep=keep, content_type="application/json; charset=utf-8")
         if path == "/__reset_stats":

@@ -260,7 +260,9 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
             result: dict[str, Any] = {"site_articles": len(truth)}
             for name in ("first", "second", "third"):
                 if name == "third":
-                    mutation = http_json(base + "/__mutate?add=20&edit=5")
+                    # The edits are dated now, after the first crawl's fetches, as on a real site.
+                    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                    mutation = http_json(base + f"/__mutate?add=20&edit=5&now={now}")
                     truth = fetch_truth(info)
                 http_json(base + "/__reset_stats")
                 c = crawl(config, folder, name)

@@ -25,4 +25,7 @@ class PageItem:
     # Filled by the pipelines:
     extraction: Any = field(default=None, repr=False)  # crawlers.extraction.PageExtraction
     language: Any = field(default=None, repr=False)  # crawlers.language.LanguageResult
+    content_hash: str | None = None  # of the extracted text
+    signature: bytes | None = field(default=None, repr=False)  # MinHash values (None: text too short)
+    shingles: int | None = None
     record: Any = field(default=None, repr=False)  # storage.articles.ArticleRecord

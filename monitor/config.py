@@ -69,6 +69,7 @@ CONFIG_KEYS: dict[str, set[str]] = {
         "timeout",
         "max_page_bytes",
         "max_articles_per_run",
+        "workers",
     },
     "schedule": {"default_interval", "jitter", "run_timeout", "stop_timeout", "max_parallel"},
     "recheck": {"schedule", "max_per_run"},
@@ -135,6 +136,8 @@ class CrawlConfig:
     timeout: float = 30.0
     max_page_bytes: int = 10_000_000
     max_articles_per_run: int = 0  # 0 = no cap
+    #: Processes that extract pages; None = one per core, 0 = in the crawl process itself.
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -517,6 +520,7 @@ def _build_crawl(table: _Table) -> CrawlConfig:
         max_articles_per_run=table.get_int(
             "max_articles_per_run", defaults.max_articles_per_run, minimum=0
         ),
+        workers=table.get_int("workers", 0, minimum=0, maximum=64) if "workers" in table.data else None,
     )
 
 

@@ -58,6 +58,7 @@ def crawl_settings(config: Config, outlets: Iterable[Outlet], run_id: str, *, pr
         "NEWSMON_BUSY_TIMEOUT": config.storage.busy_timeout,
         "NEWSMON_RUN_ID": run_id,
         "NEWSMON_MAX_ARTICLES_PER_RUN": c.max_articles_per_run,
+        "NEWSMON_WORKERS": -1 if c.workers is None else c.workers,
         "NEWSMON_PROGRESS_INTERVAL": progress,
         "NEWSMON_RECHECK": [list(t) for t in config.recheck.schedule],
         "NEWSMON_RECHECK_MAX": config.recheck.max_per_run,

@@ -57,6 +57,27 @@ def due_rechecks(db: sqlite_utils.Database, outlet_id: str, limit: int, now: str
     )
 
 
+def stored_since(db: sqlite_utils.Database, url: str) -> tuple[int, str] | None:
+    """The live article stored under `url` (a canonical URL) and when it was last fetched."""
+    row = db.execute(
+        """SELECT a.id, coalesce(a.checked_at, a.first_seen_at) FROM article_urls u JOIN articles a ON a.id = u.article_id
+           WHERE u.url = ? AND a.removed_at IS NULL""",
+        [url],
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def changed_after(claimed: str | None, fetched_at: str) -> bool:
+    """True when a feed's or sitemap's modification date for a page (`claimed`, W3C/ISO 8601; a
+    date alone is its midnight UTC) is later than our last fetch of it: the page was edited since."""
+    if not claimed:
+        return False
+    try:
+        return parse_utc(claimed.strip()) > parse_utc(fetched_at)
+    except ValueError:
+        return False
+
+
 def schedule_next(db: sqlite_utils.Database, article_id: int, now: str, schedule: Sequence[tuple[int, int]]) -> None:
     """Set checked_at and next_check_at after a fetch (call inside a write transaction)."""
     row = db.execute("SELECT coalesce(published_at, first_seen_at) FROM articles WHERE id = ?", [article_id]).fetchone()

@@ -80,8 +80,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.hashfunc import sha1_hash32
 
 from storage.dedup import normalise_text
 from storage.errors import StorageError
@@ -177,6 +175,11 @@ class MinHasher:
         self.seed = seed
         self.k = k
         self.min_shingles = min_shingles
+        # Imported here: datasketch imports scipy (0.5 s of start-up), which a crawl that finds
+        # nothing new never needs.
+        from datasketch import MinHash
+        from datasketch.hashfunc import sha1_hash32
+
         # hashfunc and scheme are given explicitly: they are part of the stored format, and a
         # datasketch default that changed (as the scheme did in 2.0) must not change them.
         self._template = MinHash(num_perm=num_perm, seed=seed, hashfunc=sha1_hash32, scheme=SCHEME)

@@ -85,11 +85,13 @@ class MiniSite:
     def write_feed(self, outlet: str) -> None:
         items = "\n".join(
             f"<item><title>{a['title']}</title><link>{{{{base:{outlet}}}}}/news/{slug}.html</link>"
-            f"<pubDate>{format_datetime(datetime.fromisoformat(a['published']))}</pubDate></item>"
+            f"<pubDate>{format_datetime(datetime.fromisoformat(a['published']))}</pubDate>"
+            + (f"<atom:updated>{a['updated']}</atom:updated>" if a.get("updated") else "") + "</item>"
             for slug, a in sorted(self.articles[outlet].items())
         )
         (self.root / outlet / "rss.xml").write_text(
-            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{outlet}</title>{items}</channel></rss>',
+            '<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">'
+            f"<channel><title>{outlet}</title>{items}</channel></rss>",
             encoding="utf-8",
         )
 

@@ -861,6 +861,7 @@ _GOOD: dict[str, st.SearchStrategy[object]] = {
     "timeout": st.floats(-1, 100) | st.integers(-1, 100) | st.just(10**400),
     "max_page_bytes": st.integers(0, 10**7),
     "max_articles_per_run": st.integers(-1, 100),
+    "workers": st.integers(-1, 80),
     "default_interval": _DURATION,
     "jitter": _DURATION,
     "run_timeout": _DURATION,

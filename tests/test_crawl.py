@@ -202,3 +202,23 @@ def test_no_page_is_requested_twice_in_a_run(crawled: tuple[Crawl, Crawl]) -> No
     first, _ = crawled
     seen = Counter((r["site"], r["path"]) for r in first.requests)
     assert [key for key, n in seen.items() if n > 1] == []
+
+
+def test_pages_are_analysed_in_worker_processes(first: Crawl) -> None:
+    from crawlers.workers import default_workers
+
+    stats = first.summary["crawl_stats"]
+    assert stats["newsmon/workers/count"] == default_workers()
+    assert stats["newsmon/workers/restarts"] == 0
+    assert stats["newsmon/time/extract"] > 0 and stats["newsmon/time/language"] > 0
+
+
+def test_zero_workers_store_the_same_articles(first: Crawl, site: Site, tmp_path: Any) -> None:
+    db = tmp_path / "inline.db"
+    config = write_config(tmp_path / "c.toml", site, db)
+    config.write_text(config.read_text().replace("[crawl]\n", "[crawl]\nworkers = 0\n", 1), encoding="utf-8")
+    inline = run_crawl(config, db, site)
+    assert inline.summary["crawl_stats"]["newsmon/workers/count"] == 0
+    sql = ("SELECT a.url, a.title, a.author, a.published_at, a.language, a.content_hash, s.signature FROM articles a"
+           " LEFT JOIN article_signatures s ON s.article_id = a.id ORDER BY a.url")
+    assert [tuple(r) for r in rows(db, sql)] == [tuple(r) for r in rows(first.db, sql)]

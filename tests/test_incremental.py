@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,37 @@ def test_edited_article_becomes_version_2_with_a_diff(env: Env) -> None:
     # The FTS index follows the new text.
     found = newsmon("--config", str(env.config), "search", "--json", "resigned")
     assert [r["id"] for r in json.loads(found.stdout)] == [new["id"]]
+
+
+def test_an_edit_the_feed_announces_is_checked_at_once(env: Env) -> None:
+    # No age-based recheck falls due for 30 days: only the feed's <atom:updated> makes the
+    # crawl fetch the page again.
+    env.config.write_text(env.config.read_text().replace('every = "1s"', 'every = "30d"'), encoding="utf-8")
+    env.crawl()
+    env.site.write_article("alpha", "story-1", "Story one: the bridge reopens", paragraphs(11))
+    time.sleep(1.1)  # stored times have whole seconds: the edit is dated after the fetch
+    env.site.articles["alpha"]["story-1"]["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
+    env.site.write_feed("alpha")
+    summary, requests = env.crawl()
+    assert sorted(r["path"] for r in requests if r["path"] != "/robots.txt") == ["/news/story-1.html", "/rss.xml"]
+    row = outlet_row(summary)
+    assert (row["rechecked"], row["versions_new"]) == (1, 1)
+    assert env.article("story-1")["version"] == 2
+    # Announced once: the next run sees an update older than its last fetch and does not refetch.
+    _, requests = env.crawl()
+    assert [r["path"] for r in requests if r["path"] != "/robots.txt"] == ["/rss.xml"]
+
+
+def test_an_unchanged_page_the_feed_calls_updated_is_a_304(env: Env) -> None:
+    env.config.write_text(env.config.read_text().replace('every = "1s"', 'every = "30d"'), encoding="utf-8")
+    env.crawl()
+    time.sleep(1.1)
+    env.site.articles["alpha"]["story-0"]["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
+    env.site.write_feed("alpha")
+    summary, requests = env.crawl()
+    page = [r for r in requests if r["path"] == "/news/story-0.html"]
+    assert [r["status"] for r in page] == [304]
+    assert (outlet_row(summary)["rechecked"], outlet_row(summary)["versions_new"]) == (1, 0)
 
 
 def test_boilerplate_only_change_is_not_a_version(env: Env) -> None:

@@ -6,7 +6,7 @@
 - Feed and sitemap reading: arbitrary bytes and generated RSS/Atom/RDF/urlset/sitemapindex
   documents never raise and give only absolute http(s) links.
 - Extraction: arbitrary bytes and generated HTML through the function the pipeline and
-  `newsmon extract` call, and through the real ExtractPipeline on a real Scrapy crawler.
+  `newsmon extract` call, and through the real AnalysePipeline on a real Scrapy crawler.
 
 Bounded in CI (profile "ci"); `make fuzz` runs the same tests with HYPOTHESIS_PROFILE=fuzz.
 Every bug these tests found is kept as an @example.
@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -35,7 +36,7 @@ from crawlers.discovery import parse_feed, parse_sitemap
 from crawlers.extraction import MIN_TEXT_CHARS, PageExtraction, decode_html, extract_for_outlet
 from crawlers.items import PageItem
 from crawlers.outlets import Outlet
-from crawlers.pipelines.extract import ExtractPipeline
+from crawlers.pipelines.analyse import AnalysePipeline
 from crawlers.urls import canonical_url, host_of, is_tracking_param
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
@@ -569,7 +570,7 @@ def check_extraction(result: PageExtraction | None) -> None:
 def test_property_extraction_never_raises(
     body: bytes, url: str, content_type: str | None, outlet: Outlet | None, hints: dict[str, Any]
 ) -> None:
-    # What ExtractPipeline.process_item, `newsmon extract` and `newsmon reextract` call.
+    # What AnalysePipeline.process_item, `newsmon extract` and `newsmon reextract` call.
     check_extraction(extract_for_outlet(decode_html(body, content_type), url, outlet, hints))
 
 
@@ -588,18 +589,20 @@ class _PropertySpider(Spider):
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> ExtractPipeline:
-    """The real ExtractPipeline on a real (not started) Scrapy crawler with its stats."""
-    crawler = get_crawler(_PropertySpider)
+def pipeline() -> Iterator[AnalysePipeline]:
+    """The real AnalysePipeline on a real (not started) Scrapy crawler with its stats, and one
+    worker process: pages and results cross the process boundary as in a crawl."""
+    crawler = get_crawler(_PropertySpider, {"NEWSMON_WORKERS": 1})
     crawler.spider = _PropertySpider.from_crawler(crawler)
     outlets = [Outlet(id="o", name="o", homepage="https://x.example/"),
                Outlet(id="p", name="p", homepage="https://x.example/", timezone="Europe/Paris",
                       exclude_xpaths=("//aside", "//p[1]"))]
     crawler.spider.outlets = {o.id: o for o in outlets}  # type: ignore[attr-defined]
     crawler.stats.open_spider()
-    pipe = ExtractPipeline.from_crawler(crawler)
+    pipe = AnalysePipeline.from_crawler(crawler)
     pipe.open_spider()
-    return pipe
+    yield pipe
+    pipe.close_spider()
 
 
 @property_settings(60, slow=True)
@@ -607,7 +610,7 @@ def pipeline() -> ExtractPipeline:
        content_type=_HTML_CONTENT_TYPES, hints=_HINTS)
 @example(body=_DEEP_JSONLD, outlet_id="o", content_type="text/html", hints={})
 def test_property_extract_pipeline_returns_or_drops(
-    pipeline: ExtractPipeline, body: bytes, outlet_id: str, content_type: str | None, hints: dict[str, Any]
+    pipeline: AnalysePipeline, body: bytes, outlet_id: str, content_type: str | None, hints: dict[str, Any]
 ) -> None:
     stats = pipeline.crawler.stats
     assert stats is not None

@@ -21,6 +21,7 @@ from storage.articles import upsert_outlets
 from storage.db import database_problem, open_database, problem_kind
 from storage.errors import StorageError
 from storage.runs import RunFigures, finish_run, start_runs
+from storage.similarity import SimilarityIndexError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -45,7 +46,8 @@ def database_failed(crawler: Crawler, exc: BaseException, database: str) -> str 
     database_error (its runs: 'interrupted'); the first problem is kept in the stats.
     """
     cause = exc.__cause__ if isinstance(exc, StorageError) and exc.__cause__ is not None else exc
-    message = database_problem(cause, database)
+    # An index built with other MinHash parameters: nothing can be stored until it is rebuilt.
+    message = str(exc) if isinstance(exc, SimilarityIndexError) else database_problem(cause, database)
     if message is None:
         return None
     stats = crawler.stats

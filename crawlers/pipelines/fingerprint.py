@@ -1,5 +1,6 @@
-"""300 - fingerprint: content hash, MinHash signature and canonical URL, the keys deduplication
-and near-duplicate clustering work on.
+"""300 - fingerprint: the record to store, with the keys deduplication and near-duplicate
+clustering work on: canonical URL, content hash and MinHash signature (the last two computed with
+the extraction, in a worker process: crawlers/analysis.py).
 
 The page's rel=canonical / og:url counts only when it is on the outlet's own hosts: a page cannot
 claim another site's article as itself.
@@ -14,7 +15,7 @@ from crawlers.stats import count
 from crawlers.urls import canonical_url
 from storage.articles import ArticleRecord
 from storage.dedup import content_hash
-from storage.similarity import default_hasher, signature
+from storage.similarity import signature
 
 if TYPE_CHECKING:
     from typing import Self
@@ -31,7 +32,7 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
     canonical = canonical_url(declared) if declared and outlet.allows_url(declared) else item.final_url
     record = ArticleRecord(
         outlet_id=item.outlet_id, url=item.url, final_url=item.final_url, canonical_url=canonical,
-        text=ex.text, content_hash=content_hash(ex.text), found_via=item.found_via, fetched_at=item.fetched_at,
+        text=ex.text, content_hash=item.content_hash or content_hash(ex.text), found_via=item.found_via, fetched_at=item.fetched_at,
         status=item.status, title=ex.title, author=ex.author, description=ex.description,
         sitename=ex.sitename, image=ex.image, categories=ex.categories, tags=ex.tags,
         published_at=ex.published_at, modified_at=ex.modified_at, date_source=ex.date_source,
@@ -39,9 +40,11 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
         language_source=lang.source, headers=item.headers, hints=item.hints, encoding=item.encoding, html=item.body, run_id=run_id,
         body_hash=item.body_hash,
     )
-    sig = signature(ex.text)
-    if sig is not None:
-        record.signature, record.shingles = sig.to_bytes(), sig.shingles
+    if item.content_hash is None:  # not analysed by crawlers.analysis (a page built elsewhere)
+        sig = signature(ex.text)
+        if sig is not None:
+            item.signature, item.shingles = sig.to_bytes(), sig.shingles
+    record.signature, record.shingles = item.signature, item.shingles
     return record
 
 
@@ -53,9 +56,6 @@ class FingerprintPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler, crawler.settings.get("NEWSMON_RUN_ID"))
-
-    def open_spider(self) -> None:
-        default_hasher()  # builds the permutations once, before the first page
 
     def process_item(self, item: PageItem) -> PageItem:
         outlet = self.crawler.spider.outlets[item.outlet_id]  # type: ignore[union-attr]

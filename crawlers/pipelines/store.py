@@ -44,6 +44,7 @@ class StorePipeline:
         self.recheck = recheck
         self.threshold = DEFAULT_THRESHOLD
         self.db: sqlite_utils.Database | None = None
+        self.index_checked = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -55,9 +56,6 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         self.db = open_database(self.database)
-        # The index must have been built with this code's MinHash parameters: else every lookup
-        # would silently miss. SimilarityIndexError (a StorageError) names what differs.
-        SimilarityIndex(self.db).ensure_tables()
 
     def close_spider(self) -> None:
         if self.db is not None:
@@ -75,6 +73,13 @@ class StorePipeline:
             logger.debug("not stored outlet=%s url=%s: %s", item.outlet_id, item.final_url, problem)
             raise DropItem(f"not stored: {item.final_url}: {problem}", log_level="DEBUG")
         try:
+            if not self.index_checked:
+                # The index must have been built with this code's MinHash parameters: else every
+                # lookup would silently miss. SimilarityIndexError (a StorageError) names what
+                # differs. Checked at the first article, not at start: the check imports
+                # datasketch, which a crawl that finds nothing new never needs.
+                SimilarityIndex(self.db).ensure_tables()
+                self.index_checked = True
             if item.recheck_of:
                 outcome = apply_recheck(self.db, item.recheck_of, item.record, self.recheck, keep_html=self.keep_html,
                                         threshold=self.threshold)

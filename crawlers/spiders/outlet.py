@@ -52,7 +52,7 @@ from storage import frontier
 from storage.articles import fill_missing_dates, known_urls
 from storage.db import open_database, write_transaction
 from storage.fetchstate import body_hash, conditional_headers, fetch_state, record_fetch
-from storage.recheck import due_rechecks, mark_removed, record_check
+from storage.recheck import changed_after, due_rechecks, mark_removed, record_check, stored_since
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -204,12 +204,15 @@ class OutletSpider(Spider):
     def _rechecks(self, outlet: Outlet) -> Iterator[Request]:
         """Stored articles due for a recheck, with conditional GET."""
         for row in due_rechecks(self.db, outlet.id, self.recheck_max):
-            url = row["url"]
-            self.seen[outlet.id].add(url)
-            meta = _meta(outlet.id, RECHECK, article_url=url, recheck=row["id"])
-            request = Request(url, self.parse_recheck, errback=self.on_error, priority=RECHECK_PRIORITY,
-                              dont_filter=True, meta=meta)
-            yield self.conditional(request, also_handle=(404, 410))
+            if row["url"] not in self.seen[outlet.id]:
+                self.seen[outlet.id].add(row["url"])
+                yield self.recheck_request(outlet, row["url"], row["id"])
+
+    def recheck_request(self, outlet: Outlet, url: str, article_id: int) -> Request:
+        meta = _meta(outlet.id, RECHECK, article_url=url, recheck=article_id)
+        request = Request(url, self.parse_recheck, errback=self.on_error, priority=RECHECK_PRIORITY,
+                          dont_filter=True, meta=meta)
+        return self.conditional(request, also_handle=(404, 410))
 
     def _unchanged(self, response: Response) -> bool:
         """A conditional request answered 304, or with the same body as last time: skip parsing."""
@@ -423,6 +426,12 @@ class OutletSpider(Spider):
             self.handled_links.append(url)
             if link.hints:
                 self.late_hints.add((outlet.id, url))
+            # The feed or sitemap says the page changed after we fetched it: check it now (a
+            # conditional GET), not when its age-based recheck falls due.
+            claimed = link.hints.get("lastmod") or link.hints.get("feed_updated_at")
+            if claimed and (stored := stored_since(self.db, url)) and changed_after(claimed, stored[1]):
+                self.count(outlet.id, "rechecked/announced")
+                yield self.recheck_request(outlet, url, stored[0])
             return
         self.new_links.append((outlet.id, url, link.channel, merged))
         if self.max_articles and self.requested[outlet.id] >= self.max_articles:
