@@ -61,8 +61,9 @@ from storage.articles import ArticleRecord, save_article, upsert_outlets  # noqa
 from storage.db import open_database, write_transaction  # noqa: E402
 from storage.dedup import content_hash  # noqa: E402
 from storage.errors import QueryError  # noqa: E402
-from storage.queries import EXPORT_COLUMNS, export_rows, search  # noqa: E402
-from storage.similarity import signature  # noqa: E402
+from storage.queries import EXPORT_COLUMNS, export_rows, search, search_plan  # noqa: E402
+from storage.recheck import next_check_at  # noqa: E402
+from storage.similarity import band_keys, signature  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -249,6 +250,135 @@ class Generator:
         return rec
 
 
+# -- bulk fill (--bulk) -------------------------------------------------------------------------
+
+class BulkFiller:
+    """Fills the archive between the save_article samples of --bulk, fast and with the same rows.
+
+    The rows are the ones save_article writes for a new article, by the same INSERT statements
+    run with executemany, in one transaction per `--bulk-batch` articles, on the connection of
+    open_database (same pragmas, FTS5 and article_filters triggers): `articles` (with the first
+    recheck time), `article_urls` (1-2 URLs), `article_fetches`, `fetch_state`,
+    `article_signatures` and the 42 `lsh_bands` rows of each signature. What it skips are the
+    lookups (URL, same text, LSH candidates) of a new article, and its work is generated faster:
+    texts are drawn per batch with numpy (same Zipf vocabulary, sentences of 8-22 words,
+    paragraphs of 3-5 sentences), `content_hash` is the sha256 of the raw text, and signatures are
+    random values keyed by the index's own `band_keys` (as bench/clusters.py does), one in ten a
+    near copy of another of its batch (20-60 % of values redrawn), so buckets of several articles
+    exist; one article in ten is stored as a copy in a cluster (`cluster_id`, `duplicate_of`,
+    `similarity`) of an earlier article of another outlet of its language.
+    """
+
+    def __init__(self, gen: Generator, seed: int) -> None:
+        self.gen = gen
+        self.nrng = np.random.default_rng(seed + 7)
+        self.rng = random.Random(seed + 7)
+        # Per language, each word in four forms: inside a sentence, starting one, ending one,
+        # ending a paragraph; a text is one join of picked forms.
+        self.forms: dict[str, np.ndarray] = {}
+        for lang in LANGS:
+            words = gen.vocab.words[lang]
+            self.forms[lang] = np.concatenate([
+                np.array([w + " " for w in words], dtype=object),
+                np.array([w[:1].upper() + w[1:] + " " for w in words], dtype=object),
+                np.array([w + ". " for w in words], dtype=object),
+                np.array([w + ".\n\n" for w in words], dtype=object)])
+        self.recent: dict[str, list[tuple[int, str]]] = {lang: [] for lang in LANGS}
+
+    def text(self, lang: str, n: int) -> str:
+        idx = np.minimum(np.searchsorted(self.gen.vocab.cdf, self.nrng.random(n)), VOCAB - 1)
+        form = np.zeros(n, dtype=np.int64)
+        lengths = self.nrng.integers(8, 23, size=n // 8 + 2)
+        ends = np.cumsum(lengths)
+        ends = ends[ends <= n] - 1
+        form[ends] = 2
+        form[np.concatenate([[0], ends[:-1] + 1])] = 1
+        paragraph_ends = ends[np.cumsum(self.nrng.integers(3, 6, size=len(ends))) % 4 == 0]
+        form[paragraph_ends] = 3
+        form[-1] = 2
+        return "".join(self.forms[lang][form * VOCAB + idx].tolist()).strip()
+
+    def fill(self, db: sqlite_utils.Database, first: int, n: int) -> None:
+        """Articles first..first+n-1 (generator numbering), in one transaction."""
+        gen, rng = self.gen, self.rng
+        now = storage.articles.utcnow()
+        articles, urls, fetches, states, copies = [], [], [], [], []
+        values = self.nrng.integers(0, 2**32, size=(n, 128), dtype=np.uint32)
+        for c in self.nrng.choice(n, size=n // 10, replace=False):
+            mask = self.nrng.random(128) < self.nrng.uniform(0.2, 0.6)
+            values[c] = np.where(mask, values[c], values[self.nrng.integers(0, n)])
+        next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+        for k in range(n):
+            i = first + k
+            outlet = gen.outlets[rng.randrange(len(gen.outlets))]
+            lang = outlet["language"]
+            text = self.text(lang, rng.randint(3000, 6000) // 7)
+            title_words = gen.vocab.draw(self.nrng, lang, rng.randint(6, 12))
+            title = " ".join(title_words).capitalize()
+            when = END - timedelta(days=SPAN_DAYS * (1 - i / max(gen.total, 1)), hours=rng.uniform(-24, 24))
+            stamp = when.isoformat(timespec="seconds").replace("+00:00", "Z")
+            published = stamp if rng.random() < 0.95 else None
+            section = rng.choice(SECTIONS)
+            base = f"https://www.{outlet['id']}.example/{section}/{when:%Y/%m}/{'-'.join(title_words[:6])}-{i}"
+            requested = base + "/amp" if rng.random() < 0.25 else base
+            article_id = next_id + k
+            cluster = dup = sim = None
+            recent = self.recent[lang]
+            if recent and rng.random() < 0.1:
+                src, src_outlet = recent[rng.randrange(len(recent))]
+                if src_outlet != outlet["id"]:
+                    cluster, dup, sim = src, src, round(rng.uniform(0.3, 0.95), 3)
+                    copies.append(src)
+            elif rng.random() < 0.05:
+                recent.append((article_id, outlet["id"]))
+                del recent[:-200]
+            articles.append((
+                outlet["id"], base, base, title, f"{rng.choice(FIRST)} {rng.choice(LAST)}" if rng.random() < 0.8 else None,
+                text.split(".")[0][:200] + ".", outlet["name"], f"https://img.{outlet['id']}.example/{i}.jpg",
+                json.dumps([section]), json.dumps(gen.vocab.draw(self.nrng, lang, rng.randint(1, 4)), ensure_ascii=False),
+                published, None, rng.choice(["json-ld", "meta", "feed", "url"]) if published else None, None,
+                rng.choice(["feed", "sitemap", "news-sitemap", "homepage"]), lang, round(rng.uniform(0.9, 1.0), 4),
+                "detected", text, len(text), hashlib.sha256(text.encode()).hexdigest(), now, now, None,
+                now, next_check_at(published or now, now, RECHECK), cluster, dup, sim))
+            urls.append((base, article_id, "canonical", "feed", now))
+            if requested != base:
+                urls.append((requested, article_id, "requested", "feed", now))
+            headers = json.dumps({"Content-Type": "text/html; charset=utf-8", "ETag": f'"{i:x}"'})
+            fetches.append((article_id, requested, base, 200, headers, stamp, "utf-8",
+                            json.dumps({"title": title, "published": published}, ensure_ascii=False)))
+            states.append((requested, outlet["id"], "article", f'"{i:x}"', hashlib.sha256(text.encode()).hexdigest(),
+                           200, now, now))
+        ids = np.arange(next_id, next_id + n, dtype=np.int64)
+        keys = band_keys(values)
+        bands = np.broadcast_to(np.arange(keys.shape[1], dtype=np.int64), keys.shape).ravel()
+        order = np.lexsort((keys.ravel(), bands))
+        with write_transaction(db):
+            db.conn.executemany(
+                """INSERT INTO articles (outlet_id, url, canonical_url, title, author, description, sitename,
+                     image, categories, tags, published_at, modified_at, date_source, date_flags, found_via,
+                     language, language_confidence, language_source, text, text_length, content_hash,
+                     first_seen_at, last_seen_at, version, run_id, checked_at, next_check_at, cluster_id,
+                     duplicate_of, similarity)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)""",
+                articles)
+            db.conn.executemany("UPDATE articles SET cluster_id = id WHERE id = ? AND cluster_id IS NULL",
+                                [(c,) for c in set(copies)])
+            db.conn.executemany("INSERT OR IGNORE INTO article_urls (url, article_id, kind, found_via, first_seen_at) "
+                                "VALUES (?, ?, ?, ?, ?)", urls)
+            db.conn.executemany(
+                """INSERT INTO article_fetches (article_id, url, final_url, status, headers, fetched_at, encoding,
+                     hints, html_gz, html_size, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)""", fetches)
+            db.conn.executemany(
+                """INSERT OR REPLACE INTO fetch_state (url, outlet_id, kind, etag, body_hash, status, fetched_at,
+                     changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", states)
+            db.conn.executemany("INSERT INTO article_signatures (article_id, signature, shingles) VALUES (?, ?, ?)",
+                                zip(ids.tolist(), (v.tobytes() for v in values.astype("<u4")),
+                                    self.nrng.integers(150, 900, size=n).tolist(), strict=True))
+            db.conn.executemany("INSERT OR IGNORE INTO lsh_bands (band, key, article_id) VALUES (?, ?, ?)",
+                                zip(bands[order].tolist(), keys.ravel()[order].tolist(),
+                                    np.repeat(ids, keys.shape[1])[order].tolist(), strict=True))
+
+
 # -- build ---------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -288,11 +418,19 @@ def build(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     done = 0
     outcomes: dict[str, int] = {}
     gen_s_total = store_s_total = 0.0
+    filler = BulkFiller(gen, args.seed) if args.bulk else None
     for edge in edges:
         w_start, w_store, w_gen, lat = time.perf_counter(), 0.0, 0.0, []
         first = done
+        # --bulk: the window's first --sample articles through save_article (measured), the rest bulk.
+        measured_end = min(edge, done + args.sample) if filler else edge
         while done < edge:
-            n = min(GEN_BATCH if not args.fast else args.batch, edge - done)
+            if done >= measured_end:
+                n = min(args.bulk_batch, edge - done)
+                filler.fill(db, done, n)
+                done += n
+                continue
+            n = min(GEN_BATCH if not args.fast else args.batch, measured_end - done)
             t = time.perf_counter()
             recs = [gen.record(done + k) for k in range(n)]
             w_gen += time.perf_counter() - t
@@ -315,7 +453,8 @@ def build(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         gen_s_total += w_gen
         store_s_total += w_store
         main_b, wal_b = file_bytes(path)
-        row = {"upto": done, "articles": done - first, "store_rate": (done - first) / w_store,
+        measured = measured_end - first
+        row = {"upto": done, "articles": done - first, "measured": measured, "store_rate": measured / w_store,
                "wall_rate": (done - first) / wall, "ms_p50": pct(lat, 50), "ms_p95": pct(lat, 95),
                "ms_p99": pct(lat, 99), "ms_max": max(lat), "db_mib": main_b / 2**20, "wal_mib": wal_b / 2**20,
                "bytes_per_article": (main_b + wal_b) / done, "elapsed_s": time.perf_counter() - started}
@@ -417,7 +556,6 @@ class Capture:
 
 def measure_search(path: Path, vocab: Vocabulary, n: int, seed: int, timeout: float) -> dict[str, Any]:
     db = open_database(path)
-    capture = Capture(db)
     queries = make_queries(db, vocab, n, seed)
     rng = random.Random(seed + 2)
     for q in queries:
@@ -444,9 +582,11 @@ def measure_search(path: Path, vocab: Vocabulary, n: int, seed: int, timeout: fl
             timeouts[f] += 1
         times[f][q["kind"]].append(1000 * (time.perf_counter() - t))
         results[f].append(len(rows))
-        if f not in plans and q["kind"] == "mid" and capture.last:
-            sql, params = capture.last
-            plans[f] = [f"{r[1]:>3} {r[3]}" for r in db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+        if f"{f}, {q['kind']}" not in plans and q["kind"] in ("frequent", "rare"):
+            # The ranking step that search ran (storage.queries.search_plan), then its plan.
+            strategy, sql, params = search_plan(db, q["q"], **kwargs)
+            plans[f"{f}, {q['kind']}"] = [f"strategy: {strategy}"] + [
+                f"{r[1]:>3} {r[3]}" for r in db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
     db.conn.set_progress_handler(None, 0)
     db.close()
     summary: dict[str, Any] = {"queries": len(queries), "searches": len(order), "by_filter": {}, "by_kind": {},
@@ -522,6 +662,12 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure an existing --db without building")
     parser.add_argument("--fast", action="store_true", help="--batch articles per transaction (same save_article)")
     parser.add_argument("--batch", type=int, default=1000, help="articles per transaction with --fast")
+    parser.add_argument("--bulk", action="store_true",
+                        help="per window, --sample articles through save_article (batched as --fast), the rest "
+                             "bulk-loaded with the same INSERTs (see BulkFiller): a 1M archive in minutes")
+    parser.add_argument("--sample", type=int, default=2000, help="articles through save_article per window with --bulk")
+    parser.add_argument("--bulk-batch", type=int, default=5000, help="articles per bulk transaction")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 articles, --bulk, 60 queries")
     parser.add_argument("--keep-html", action="store_true", help="store a raw page per article, gzipped by add_fetch")
     parser.add_argument("--html-kb", type=int, default=100, help="raw page size with --keep-html (KB)")
     parser.add_argument("--no-similarity", action="store_true", help="no MinHash signature: no LSH index rows")
@@ -534,6 +680,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--json", type=Path, help="also write the JSON summary to this file")
     args = parser.parse_args()
+    if args.quick:
+        args.articles, args.bulk, args.queries, args.sample = 20_000, True, 60, 500
+    if args.bulk:
+        args.fast = True
 
     temp = None
     if args.db is None:
@@ -547,6 +697,9 @@ def main() -> None:
                     parser.error(f"{path}{suffix} exists: remove it, or pass --reuse to measure it")
     mode = (f"batched: {args.batch} articles per transaction (--fast)" if args.fast
             else "per article: one transaction each, as the store pipeline")
+    if args.bulk:
+        mode = (f"--bulk: per window, {args.sample:,} articles through save_article ({args.batch} per transaction),"
+                f" the rest bulk-loaded ({args.bulk_batch:,} per transaction, same INSERTs)")
     print(f"machine: {machine()}")
     print(f"versions: {versions(('sqlite-utils', 'datasketch', 'numpy'))}")
     print(f"command: python bench/archive_scale.py {' '.join(sys.argv[1:])}".rstrip())
@@ -610,7 +763,7 @@ def main() -> None:
     print("filters: outlet = one outlet of the query's language, language = the query's, dates = a 30-day window, "
           "all = the three")
     for f, plan in found["plans"].items():
-        print(f"EXPLAIN QUERY PLAN, search with filter '{f}':\n    " + "\n    ".join(plan))
+        print(f"EXPLAIN QUERY PLAN, search with filter and query kind '{f}':\n    " + "\n    ".join(plan))
 
     exported = measure_export(path, args.export_rows, path.parent)
     summary["export"] = exported

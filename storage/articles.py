@@ -17,7 +17,7 @@ from storage.clusters import best_matches, index_article, reindex_version, same_
 from storage.db import utcnow, write_transaction
 from storage.fetchstate import record_fetch
 from storage.frontier import done
-from storage.recheck import schedule_next
+from storage.recheck import next_check_at
 from storage.similarity import DEFAULT_THRESHOLD, Signature, signature
 
 if TYPE_CHECKING:
@@ -159,20 +159,21 @@ def save_article(
             """INSERT INTO articles (outlet_id, url, canonical_url, title, author, description, sitename,
                  image, categories, tags, published_at, modified_at, date_source, date_flags, found_via,
                  language, language_confidence, language_source, text, text_length, content_hash,
-                 first_seen_at, last_seen_at, version, run_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)""",
+                 first_seen_at, last_seen_at, version, run_id, checked_at, next_check_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
             [
                 rec.outlet_id, rec.final_url, rec.canonical_url, rec.title, rec.author, rec.description,
                 rec.sitename, rec.image, _json_list(rec.categories), _json_list(rec.tags), rec.published_at,
                 rec.modified_at, rec.date_source, _json_list(rec.date_flags), rec.found_via, rec.language,
                 rec.language_confidence, rec.language_source, rec.text, len(rec.text), rec.content_hash,
-                now, now, rec.run_id,
+                # The first recheck time, as storage.recheck.schedule_next sets it, written with the
+                # row: an UPDATE after the INSERT would write the whole row (text included) twice.
+                now, now, rec.run_id, now, next_check_at(rec.published_at or now, now, recheck),
             ],
         )
         article_id = int(cursor.lastrowid)
         _add_urls(db, article_id, urls, rec.found_via, now)
         add_fetch(db, article_id, rec, keep_html=keep_html)
-        schedule_next(db, article_id, now, recheck)
         index_article(db, article_id, sig, matches, threshold=threshold)
         return SaveResult(article_id, "new")
 

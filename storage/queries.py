@@ -58,8 +58,9 @@ def _text(value: str, what: str) -> str:
 
 
 def _filters(
-    outlet: str | None, language: str | None, since: str | None, until: str | None, alias: str = "a"
+    outlet: str | None, language: str | None, since: str | None, until: str | None, alias: str = "f"
 ) -> tuple[list[str], list[Any]]:
+    """SQL conditions on `article_filters` (as `alias`) and their parameters."""
     where: list[str] = []
     params: list[Any] = []
     outlet = _text(outlet, "--outlet") if outlet else outlet
@@ -72,12 +73,71 @@ def _filters(
         params.append(language)
     # An article's date is its publication date, or when we first saw it if the page gave none.
     if since:
-        where.append(f"coalesce({alias}.published_at, {alias}.first_seen_at) >= ?")
+        where.append(f"{alias}.sort_date >= ?")
         params.append(since)
     if until:
-        where.append(f"coalesce({alias}.published_at, {alias}.first_seen_at) <= ?")
+        where.append(f"{alias}.sort_date <= ?")
         params.append(until)
     return where, params
+
+
+def _filter_index(outlet: str | None, language: str | None) -> str:
+    """The index of `article_filters` that holds every filter column, the most selective first."""
+    if outlet:
+        return "idx_article_filters_outlet"  # (outlet_id, sort_date, language)
+    if language:
+        return "idx_article_filters_language"  # (language, sort_date)
+    return "idx_article_filters_date"  # (sort_date)
+
+
+#: bm25 with a title hit worth five text hits. FTS5 returns it negative: lower is better.
+_RANK = "bm25(articles_fts, 5.0, 1.0)"
+#: A filtered search counts the full-text hits up to this many; fewer: rank them all, checking
+#: each hit's filters by id in article_filters.
+FEW_HITS = 2_000
+#: More hits: count the articles passing the filters up to this many; fewer: read them first from
+#: their index into a temporary set and rank only the hits in it (the hits are read, not ranked).
+FEW_ARTICLES = 50_000
+
+
+def search_plan(db: sqlite_utils.Database, query: str, *, outlet: str | None = None,
+                language: str | None = None, since: str | None = None, until: str | None = None,
+                limit: int = 20, few_hits: int = FEW_HITS, few_articles: int = FEW_ARTICLES,
+                ) -> tuple[str, str, list[Any]]:
+    """How `search` finds the best `limit` full-text hits: (strategy, SQL, parameters).
+
+    - "fts" (no filter): the hits, ranked by bm25; ORDER BY ... LIMIT keeps only the best in the sort.
+    - "hits-first" (a filter, and fewer than FEW_HITS hits, or many hits and many articles passing
+      the filters, e.g. only a language): each hit's filters read by id from `article_filters` a
+      narrow index; bm25 only for the hits that pass.
+    - "filter-first" (many hits, few articles passing the filters: an outlet, a date range): the
+      ids passing the filters, from one index range, into a temporary set; the hits between its
+      smallest and largest id are read, and only those in the set are ranked.
+    None reads an article row (4-6 KB with its text): only the page shown does (`search`).
+    `few_hits` and `few_articles` are the thresholds (tests force each strategy with them).
+    """
+    where, params = _filters(outlet, language, since, until)
+    order = "ORDER BY rank, articles_fts.rowid LIMIT ?"
+    if not where:
+        return ("fts", f"SELECT articles_fts.rowid, {_RANK} AS rank FROM articles_fts "
+                       f"WHERE articles_fts MATCH ? {order}", [query, limit])
+    cond = " AND ".join(where)
+    hits = db.execute("SELECT count(*) FROM (SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?)",
+                      [query, few_hits]).fetchone()[0]
+    if hits >= few_hits:
+        chosen = f"SELECT f.id FROM article_filters f INDEXED BY {_filter_index(outlet, language)} WHERE {cond}"
+        passing = db.execute(f"SELECT count(*) FROM ({chosen} LIMIT ?)", [*params, few_articles]).fetchone()[0]
+        if passing < few_articles:
+            return ("filter-first", f"""
+                WITH chosen(id) AS MATERIALIZED ({chosen})
+                SELECT articles_fts.rowid, {_RANK} AS rank FROM articles_fts
+                WHERE articles_fts MATCH ? AND articles_fts.rowid BETWEEN (SELECT min(id) FROM chosen)
+                      AND (SELECT max(id) FROM chosen) AND +articles_fts.rowid IN chosen
+                {order}""", [*params, query, limit])
+    return ("hits-first", f"""
+        SELECT articles_fts.rowid, {_RANK} AS rank
+        FROM articles_fts CROSS JOIN article_filters f ON f.id = articles_fts.rowid
+        WHERE articles_fts MATCH ? AND {cond} {order}""", [query, *params, limit])
 
 
 def search(
@@ -95,37 +155,65 @@ def search(
 
     One result per story: a hit on a copy shows its cluster's earliest article, with `copies`, the
     number of other articles in the cluster. `include_duplicates`, or an `outlet` filter (that
-    outlet's own articles), shows every matching article.
+    outlet's own articles), shows every matching article. The filters apply to the hits: a story
+    is shown when one of its articles matches them, ranked by its best such hit (ties: lowest id).
     `query` is FTS5 syntax (words, "phrases", OR, NOT, prefix*). Raises QueryError when malformed.
+
+    In two steps, so that the cost of a frequent word does not include a snippet per hit: the
+    best hits (rowid and bm25 only, see `search_plan`), then the snippet and the article for the
+    page shown. With one result per story, hits of the same story count once: when the best
+    hits hold fewer than `limit` stories, more hits are ranked.
     """
     if not query.strip():
         raise QueryError("search: the query is empty")
     query = _text(query, "search")
-    where, params = _filters(outlet, language, since, until)
-    head = "a.id" if include_duplicates or outlet else "coalesce(a.duplicate_of, a.id)"
-    sql = f"""
-        WITH hits AS (
-            SELECT a.id AS hit, {head} AS head, snippet(articles_fts, 1, '[', ']', ' … ', 16) AS snippet,
-                   bm25(articles_fts, 5.0, 1.0) AS rank
-            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE articles_fts MATCH ? {''.join(' AND ' + w for w in where)}
-        ), best AS (
-            SELECT *, row_number() OVER (PARTITION BY head ORDER BY rank) AS n FROM hits
-        )
-        SELECT e.id, e.outlet_id AS outlet, e.title, e.published_at, e.language, e.url, best.snippet,
-               best.rank, {_COPIES} AS copies
-        FROM best JOIN articles e ON e.id = best.head
-        WHERE best.n = 1 ORDER BY best.rank LIMIT ?"""
+    per_story = not (include_duplicates or outlet)
+    wanted = limit * 2 + 10 if per_story else limit
     try:
-        rows = list(db.query(sql, [query, *params, limit]))
+        while True:
+            _, sql, params = search_plan(db, query, outlet=outlet, language=language, since=since, until=until,
+                                         limit=wanted)
+            hits = db.execute(sql, params).fetchall()
+            best = _best_per_story(db, hits, limit) if per_story else [(h, h, r) for h, r in hits[:limit]]
+            if len(best) >= limit or len(hits) < wanted:
+                break
+            wanted *= 4
+        snippets = {hit: db.execute(
+            "SELECT snippet(articles_fts, 1, '[', ']', ' … ', 16) FROM articles_fts "
+            "WHERE articles_fts MATCH ? AND rowid = ?", [query, hit]).fetchone()[0] for _, hit, _ in best}
     except sqlite3.OperationalError as exc:
         raise QueryError(
             f"search: cannot read the query {_shown(query)} ({exc}). Use words, \"exact phrases\", OR, NOT, "
             "prefix*; put a term with punctuation in double quotes"
         ) from None
-    for r in rows:
-        r["rank"] = round(r["rank"], 3)
+    if not best:
+        return []
+    articles = {r["id"]: r for r in db.query(
+        f"""SELECT e.id, e.outlet_id AS outlet, e.title, e.published_at, e.language, e.url, {_COPIES} AS copies
+            FROM articles e WHERE e.id IN (SELECT value FROM json_each(?))""",
+        [json.dumps([head for head, _, _ in best])])}
+    rows = []
+    for head, hit, rank in best:
+        row = articles[head]
+        rows.append({"id": row["id"], "outlet": row["outlet"], "title": row["title"],
+                     "published_at": row["published_at"], "language": row["language"], "url": row["url"],
+                     "snippet": snippets[hit], "rank": round(rank, 3), "copies": row["copies"]})
     return rows
+
+
+def _best_per_story(db: sqlite_utils.Database, hits: list[tuple[int, float]], limit: int) -> list[tuple[int, int, float]]:
+    """(story head, best hit, its rank) for the first `limit` stories of `hits` (best first)."""
+    heads = dict(db.execute(
+        "SELECT id, coalesce(duplicate_of, id) FROM article_filters "
+        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps([h for h, _ in hits])]).fetchall())
+    best: dict[int, tuple[int, int, float]] = {}
+    for hit, rank in hits:
+        head = heads.get(hit, hit)
+        if head not in best:
+            best[head] = (head, hit, rank)
+            if len(best) == limit:
+                break
+    return list(best.values())
 
 
 #: Other articles in the cluster of the article `e`.
@@ -144,8 +232,9 @@ def export_rows(
     """One record per article, oldest first; without include_duplicates (or an outlet filter),
     one per story: the earliest article of each cluster, with `copies`."""
     where, params = _filters(outlet, language, since, until)
+    conditions = [f"a.id IN (SELECT f.id FROM article_filters f WHERE {' AND '.join(where)})"] if where else []
     if not include_duplicates and not outlet:
-        where.append("a.duplicate_of IS NULL")
+        conditions.append("a.duplicate_of IS NULL")
     sql = f"""
         SELECT a.id, a.outlet_id AS outlet, a.url, a.canonical_url,
                (SELECT json_group_array(u.url) FROM (SELECT url FROM article_urls
@@ -154,10 +243,14 @@ def export_rows(
                a.language, a.language_confidence, a.text, a.first_seen_at, a.last_seen_at, a.content_hash,
                a.version, a.changed_at, a.removed_at, a.cluster_id, a.duplicate_of, a.similarity,
                {_COPIES.replace("e.", "a.")} AS copies
-        FROM articles a {'WHERE ' + ' AND '.join(where) if where else ''}
+        FROM articles a {'WHERE ' + ' AND '.join(conditions) if conditions else ''}
         ORDER BY a.id"""
-    for row in db.query(sql, params):
-        row["urls"] = json.loads(row["urls"])
+    cursor = db.execute(sql, params)
+    keys = [d[0] for d in cursor.description]
+    loads = json.loads
+    for values in cursor:
+        row = dict(zip(keys, values, strict=True))
+        row["urls"] = loads(row["urls"])
         yield row
 
 
