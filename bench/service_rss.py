@@ -12,6 +12,7 @@ and the crawl processes' peak.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import signal
 import sqlite3
@@ -72,6 +73,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200, help="stop after this many finished runs")
     parser.add_argument("--interval", default="1s")
     parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsmon-rss-"))
@@ -99,7 +101,10 @@ def main() -> int:
                 return 1
             rss = rss_kib(service.pid)
             for child in children(service.pid):
-                worker_peak = max(worker_peak, rss_kib(child) or 0)
+                # A crawl process and its extraction workers (forked: pages they share since
+                # the fork count in each).
+                crawl_tree = [child, *children(child)]
+                worker_peak = max(worker_peak, sum(rss_kib(p) or 0 for p in crawl_tree))
             runs = finished_runs(db)
             if rss:
                 samples.append((time.monotonic() - started, runs, rss))
@@ -122,8 +127,15 @@ def main() -> int:
     print(f"service RSS at start (after 10 runs): {start_rss / 1024:.1f} MiB")
     print(f"service RSS at the end:               {end_rss / 1024:.1f} MiB  ({100 * (end_rss - start_rss) / start_rss:+.1f} %)")
     print(f"service RSS peak:                      {max(s[2] for s in samples) / 1024:.1f} MiB")
-    print(f"crawl process RSS peak:                {worker_peak / 1024:.1f} MiB")
-    print(f"work folder: {work}")
+    print(f"crawl process + workers RSS peak:      {worker_peak / 1024:.1f} MiB (sampled, summed)")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "machine": machine(), "versions": versions(), "runs": samples[-1][1], "seconds": samples[-1][0],
+            "exit_status": code, "service_rss_start_mib": start_rss / 1024, "service_rss_end_mib": end_rss / 1024,
+            "service_rss_growth": (end_rss - start_rss) / start_rss,
+            "service_rss_peak_mib": max(s[2] for s in samples) / 1024, "crawl_tree_rss_peak_mib": worker_peak / 1024,
+        }, indent=2), encoding="utf-8")
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -16,8 +16,9 @@ Linux carries it over execve from the parent. Stage times come from the crawl su
 "download+parse" is what is left of the process CPU after those stages and the process start-up
 (interpreter, imports, warm-up: measured by a separate child process doing only that).
 
-Then the CPU floor: each stage measured in this process on a sample of the site's article pages
-(gunzip + body hash, lxml parse, `crawlers.extraction.extract_page`, `crawlers.language.detect_language`,
+Then the CPU floor: Scrapy alone fetching every article page of the site (a bare spider in a child
+process, minus the same process fetching nothing), then each of newsmon's stages measured in this
+process on a sample of the site's article pages (body hash, lxml parse, `crawlers.extraction.extract_page`, `crawlers.language.detect_language`,
 content hash + MinHash signature, `storage.articles.save_article` into a scratch database). The sum
 is the CPU one article needs at least; cores / floor is this machine's limit in articles/s, and the
 report prints the end-to-end rate as a share of it. Medians over ``--runs``.
@@ -101,14 +102,15 @@ def fetch_truth(info: dict[str, Any]) -> list[dict[str, Any]]:
 def run_measured(cmd: list[str], *, cwd: Path | None = None, stdout: Path | None = None,
                  env: dict[str, str] | None = None, poll_rss: bool = False,
                  timeout: float | None = None) -> dict[str, Any]:
-    """Run `cmd`; wall, CPU (wait4 rusage of this child only) and, with `poll_rss`, the child's
-    VmHWM (read from /proc every 50 ms; descendants' peaks are summed per sample as VmRSS)."""
+    """Run `cmd`; wall, CPU (wait4 rusage of the child and the descendants it reaped) and, with
+    `poll_rss`, the child's VmHWM and the peak over samples every 50 ms of its process tree's
+    summed VmRSS and summed PSS."""
     out = stdout.open("wb") if stdout else subprocess.DEVNULL
     err = tempfile.TemporaryFile()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
     hwm = 0.0
-    tree_peak = 0.0
+    tree_peak = tree_pss = 0.0
     status = 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -118,7 +120,9 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None, stdout: Path | None
             proc.kill()  # our own child; its rusage is still collected by the next wait4
         if poll_rss:
             hwm = max(hwm, _status_kib(proc.pid, "VmHWM"))
-            tree_peak = max(tree_peak, sum(_status_kib(p, "VmRSS") for p in _tree(proc.pid)))
+            tree = _tree(proc.pid)
+            tree_peak = max(tree_peak, sum(_status_kib(p, "VmRSS") for p in tree))
+            tree_pss = max(tree_pss, sum(_pss_kib(p) for p in tree))
         time.sleep(0.05)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -128,13 +132,26 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None, stdout: Path | None
     stderr = err.read().decode("utf-8", "replace")
     err.close()
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "returncode": proc.returncode,
-            "stderr": stderr, "vmhwm_mib": hwm / 1024, "tree_rss_peak_mib": tree_peak / 1024}
+            "stderr": stderr, "vmhwm_mib": hwm / 1024, "tree_rss_peak_mib": tree_peak / 1024,
+            "tree_pss_peak_mib": tree_pss / 1024}
 
 
 def _status_kib(pid: int, key: str) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(key + ":"):
+                return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def _pss_kib(pid: int) -> float:
+    """Proportional set size: each page shared by n processes counts 1/n in each, so the sum over
+    a process tree is its real memory (RSS sums count shared pages once per process)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return float(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
@@ -166,7 +183,7 @@ def _tree(pid: int) -> list[int]:
 def crawl(config: Path, folder: Path, name: str) -> dict[str, Any]:
     out = folder / f"{name}.json"
     m = run_measured([sys.executable, "-m", "monitor", "-q", "--config", str(config), "crawl", "--json"],
-                     cwd=ROOT, stdout=out)
+                     cwd=ROOT, stdout=out, poll_rss=True)
     if m["returncode"] != 0:
         raise RuntimeError(f"crawl {name} failed ({m['returncode']}): {m['stderr'][-2000:]}")
     summary = json.loads(out.read_text(encoding="utf-8"))
@@ -196,6 +213,18 @@ def crawl_figures(c: dict[str, Any], startup_cpu: float) -> dict[str, Any]:
         "download+parse_ms_per_article": 1000 * rest / per,
         **{f"{k}_ms_per_article": 1000 * v / per for k, v in stages.items()},
         "peak_rss_mib": cs.get("newsmon/memory/peak_rss_mib"),
+        "workers_peak_rss_mib": cs.get("newsmon/memory/workers_peak_rss_mib"),
+        # Sampled every 50 ms: the crawl process and its workers, VmRSS summed (pages the workers
+        # share with the crawl process since the fork count in each).
+        "tree_rss_peak_mib": c.get("tree_rss_peak_mib"),
+        "tree_pss_peak_mib": c.get("tree_pss_peak_mib"),
+        "workers": cs.get("newsmon/workers/count"),
+        # Where the CPU went: the crawl process (reactor thread and the pool's helper threads),
+        # its reactor thread alone, and the worker processes.
+        "crawl_process_cpu_ms_per_article": 1000 * cs.get("newsmon/cpu/crawl_process_s", 0) / per,
+        "reactor_thread_cpu_ms_per_article": 1000 * cs.get("newsmon/cpu/reactor_thread_s", 0) / per,
+        "workers_cpu_ms_per_article": 1000 * cs.get("newsmon/cpu/workers_s", 0) / per,
+        "workers_waited_s": cs.get("newsmon/workers/waited"),
         "reactor_lag_max_ms": cs.get("newsmon/reactor/lag_max_ms"),
         "reactor_lag_p99_ms": cs.get("newsmon/reactor/lag_p99_ms"),
         "not_modified": sum(o.get("not_modified", 0) for o in outlets),
@@ -278,9 +307,11 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
                     fig["edited"] = len(mutation["edited"])
                     fig["edited_detected"] = fig["versions_new"]
                 result[name] = fig
-            first = result["first"]["crawl_wall_s"]
+            first, first_process = result["first"]["crawl_wall_s"], result["first"]["process_wall_s"]
             for name in ("second", "third"):
                 result[name]["wall_vs_first"] = result[name]["crawl_wall_s"] / first if first else 0.0
+                result[name]["process_wall_vs_first"] = (result[name]["process_wall_s"] / first_process
+                                                         if first_process else 0.0)
         finally:
             stop_subprocess(server)
     return result
@@ -290,8 +321,42 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
 # CPU floor, in this process
 
 
+_BARE_SCRAPY = """
+import json, sys
+from scrapy import Request, Spider
+from scrapy.crawler import CrawlerProcess
+urls = json.loads(sys.argv[1])
+class Bare(Spider):
+    name = "bare"
+    async def start(self):
+        for url in urls:
+            yield Request(url, dont_filter=True)
+    def parse(self, response):
+        return None
+process = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+                          "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False})
+process.crawl(Bare)
+process.start()
+"""
+
+
+def scrapy_floor(urls: list[str], repeats: int = 3) -> float:
+    """CPU seconds per page of Scrapy alone (a bare spider: download, gunzip, no parsing): a
+    process fetching `urls` minus one fetching nothing, the smallest of `repeats` differences."""
+    costs = []
+    for _ in range(repeats):
+        empty = run_measured([sys.executable, "-c", _BARE_SCRAPY, "[]"], cwd=ROOT)
+        full = run_measured([sys.executable, "-c", _BARE_SCRAPY, json.dumps(urls)], cwd=ROOT)
+        if empty["returncode"] or full["returncode"]:
+            raise RuntimeError((empty["stderr"] + full["stderr"])[-2000:])
+        costs.append((full["cpu_s"] - empty["cpu_s"]) / len(urls))
+    return min(costs)
+
+
 def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, Any]:
-    """Per-stage CPU (time.process_time) per article on `sample` article pages of the site."""
+    """Per-stage CPU per article: Scrapy alone on every article page of the site (a bare spider
+    in a child process), then (time.process_time, in this process) each of newsmon's stages on
+    `sample` pages."""
     from trafilatura.utils import load_html
 
     from crawlers.extraction import decode_html, extract_page, warm_up
@@ -304,6 +369,7 @@ def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, 
     server, info = start_subprocess(outlets, articles, seed, timeout=300)
     try:
         truth = fetch_truth(info)
+        scrapy_s = scrapy_floor([row["url"] for row in truth])
         rng = random.Random(seed)
         rows = rng.sample(truth, min(sample, len(truth)))
         pages = []
@@ -324,8 +390,8 @@ def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, 
         upsert_outlets(db, [{"id": o, "name": o} for o in sorted({r["outlet"] for r in truth})])
         stored = 0
         for row, raw, gz in pages:
+            body = gzip.decompress(raw) if gz else raw  # in the Scrapy floor already
             t = time.process_time()
-            body = gzip.decompress(raw) if gz else raw
             hashlib.sha256(body).hexdigest()
             t1 = time.process_time()
             load_html(decode_html(body, "text/html; charset=utf-8"))  # the parse alone (extraction repeats it)
@@ -348,7 +414,7 @@ def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, 
                 save_article(db, rec, keep_html=False)
                 stored += 1
             t6 = time.process_time()
-            times["download+parse"] += t1 - t
+            times["download+parse"] += scrapy_s + t1 - t
             parse_only += t2 - t1
             times["extraction"] += t3 - t2
             times["language"] += t4 - t3
@@ -360,6 +426,7 @@ def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, 
     floor_ms = sum(per.values())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return {"pages": len(pages), "stored": stored, **per, "of_extraction_lxml_parse_ms": 1000 * parse_only / n,
+            "of_download_scrapy_ms": 1000 * scrapy_s, "scrapy_pages": len(truth),
             "floor_ms_per_article": floor_ms, "cores": cores,
             "limit_articles_per_s": cores * 1000 / floor_ms if floor_ms else 0.0,
             "limit_one_core_articles_per_s": 1000 / floor_ms if floor_ms else 0.0,
@@ -381,7 +448,8 @@ ROWS = [
     ("crawl wall s (Scrapy's run)", "crawl_wall_s", "{:.2f}"),
     ("process wall s", "process_wall_s", "{:.2f}"),
     ("process CPU s", "process_cpu_s", "{:.2f}"),
-    ("wall vs first crawl", "wall_vs_first", "{:.1%}"),
+    ("crawl wall vs first crawl", "wall_vs_first", "{:.1%}"),
+    ("process wall vs first crawl", "process_wall_vs_first", "{:.1%}"),
     ("CPU ms/article, whole process", "cpu_ms_per_article", "{:.1f}"),
     ("CPU ms/article, excl. start-up", "cpu_ms_per_article_excl_startup", "{:.1f}"),
     ("  download+parse (rest)", "download+parse_ms_per_article", "{:.1f}"),
@@ -389,7 +457,14 @@ ROWS = [
     ("  language", "language_ms_per_article", "{:.1f}"),
     ("  dedup (hash, MinHash)", "dedup_ms_per_article", "{:.1f}"),
     ("  store (lookup, write)", "store_ms_per_article", "{:.1f}"),
-    ("peak RSS MiB", "peak_rss_mib", "{:.0f}"),
+    ("CPU ms/article, crawl process (incl. start-up)", "crawl_process_cpu_ms_per_article", "{:.1f}"),
+    ("  of which its reactor thread", "reactor_thread_cpu_ms_per_article", "{:.1f}"),
+    ("CPU ms/article, worker processes", "workers_cpu_ms_per_article", "{:.1f}"),
+    ("peak RSS MiB, crawl process", "peak_rss_mib", "{:.0f}"),
+    ("peak RSS MiB, its workers (sum of peaks)", "workers_peak_rss_mib", "{:.0f}"),
+    ("peak RSS MiB, crawl + workers (sampled sum)", "tree_rss_peak_mib", "{:.0f}"),
+    ("peak PSS MiB, crawl + workers (sampled sum)", "tree_pss_peak_mib", "{:.0f}"),
+    ("seconds pages waited for a worker (sum)", "workers_waited_s", "{:.1f}"),
     ("reactor lag max ms", "reactor_lag_max_ms", "{:.0f}"),
     ("reactor lag p99 ms", "reactor_lag_p99_ms", "{:.0f}"),
     ("requests served", "requests", "{:.0f}"),
@@ -425,7 +500,8 @@ def report(result: dict[str, Any]) -> str:
                   "| stage | ms/article |", "| --- | --- |"]
         for k in ("download+parse", "extraction", "language", "dedup", "store"):
             lines.append(f"| {k} | {fl[k + '_ms']:.2f} |")
-        lines += [f"| (of extraction: lxml parse) | {fl['of_extraction_lxml_parse_ms']:.2f} |",
+        lines += [f"| (of download+parse: Scrapy alone, {fl['scrapy_pages']} pages) | {fl['of_download_scrapy_ms']:.2f} |",
+                  f"| (of extraction: lxml parse) | {fl['of_extraction_lxml_parse_ms']:.2f} |",
                   f"| **floor** | **{fl['floor_ms_per_article']:.2f}** |", "",
                   f"limit on this machine: {fl['cores']} cores / floor = {fl['limit_articles_per_s']:.0f} articles/s "
                   f"({fl['limit_one_core_articles_per_s']:.0f} per core)"]

@@ -37,6 +37,26 @@ T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 
 
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """A process's peak resident memory so far, in MiB (0 if it is gone).
+
+    Linux's VmHWM, not getrusage's ru_maxrss: the kernel carries ru_maxrss over execve, so a crawl
+    started by a big parent (a test runner, the service) would report the parent's memory.
+    """
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if pid != "self":
+        return 0.0
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; bytes on macOS
+
+
 class WorkerDied(RuntimeError):
     """A worker process died (killed, out of memory, crashed) while it held this page."""
 

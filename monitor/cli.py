@@ -321,7 +321,9 @@ def render_summary(summary: RunSummary) -> str:
             f" (longest extraction {1000 * cs.get('newsmon/time/extract_max', 0):.0f} ms)"
         )
     if "newsmon/memory/peak_rss_mib" in cs:
-        lines.append(f"peak memory of the crawl process: {cs['newsmon/memory/peak_rss_mib']:.0f} MiB")
+        workers = cs.get("newsmon/memory/workers_peak_rss_mib")
+        lines.append(f"peak memory of the crawl process: {cs['newsmon/memory/peak_rss_mib']:.0f} MiB"
+                     + (f", of its {cs.get('newsmon/workers/count')} workers: {workers:.0f} MiB" if workers else ""))
     return "\n".join(lines)
 
 

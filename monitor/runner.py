@@ -24,6 +24,7 @@ from scrapy.utils.misc import load_object
 
 from crawlers.extensions.runs import DATABASE_ERROR, figures_from_stats
 from crawlers.spiders.outlet import OutletSpider
+from crawlers.workers import peak_rss_mib
 from monitor.errors import CrawlError, StorageError
 from monitor.logs import apply_levels
 from storage.articles import upsert_outlets
@@ -212,25 +213,20 @@ def execute(job: CrawlJob) -> RunSummary:
         raise CrawlError(f"run {job.run_id} did not complete: see the log above for the error")
     crawl_stats = merge_stats([c.stats.get_stats() for c in crawlers if c.stats])
     crawl_stats["newsmon/memory/peak_rss_mib"] = round(peak_rss_mib(), 1)
+    crawl_stats.update(cpu_figures())
     return RunSummary(job.run_id, wall, rows, crawl_stats)
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident memory so far, in MiB.
-
-    Linux's VmHWM, not getrusage's ru_maxrss: the kernel carries ru_maxrss over execve, so a crawl
-    started by a big parent (a test runner, the service) would report the parent's memory.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
+def cpu_figures() -> dict[str, float]:
+    """CPU seconds of this process so far: all of it, its reactor (this) thread alone, and its
+    finished children (the extraction workers, reaped when the crawl closed)."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; bytes on macOS
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"newsmon/cpu/crawl_process_s": round(own.ru_utime + own.ru_stime, 3),
+            "newsmon/cpu/reactor_thread_s": round(time.thread_time(), 3),
+            "newsmon/cpu/workers_s": round(children.ru_utime + children.ru_stime, 3)}
 
 
 def record_unfinished(db: sqlite_utils.Database, job: CrawlJob, crawlers: list[Crawler], unfinished: list[str]) -> None:

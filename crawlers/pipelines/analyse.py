@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem
 
 from crawlers.analysis import PageSettings, analyse_page
 from crawlers.stats import count
-from crawlers.workers import WorkerDied, default_workers, release_pool, shared_pool
+from crawlers.workers import WorkerDied, default_workers, peak_rss_mib, release_pool, shared_pool
 
 if TYPE_CHECKING:
     from typing import Self
@@ -54,6 +54,9 @@ class AnalysePipeline:
         if stats is not None:
             stats.set_value("newsmon/workers/waited", round(self.pool.waited, 3))
             stats.set_value("newsmon/workers/restarts", self.pool.restarts)
+            # Each worker's own peak (pages it shares with the crawl process count in both).
+            peaks = [peak_rss_mib(pid) for pid in self.pool.pids()]
+            stats.set_value("newsmon/memory/workers_peak_rss_mib", round(sum(peaks), 1))
         self.pool = None
         release_pool()
 

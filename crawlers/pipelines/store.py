@@ -10,6 +10,7 @@ without trying, each counted as a store error. A page that is not stored stays i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -22,7 +23,7 @@ from crawlers.stats import count
 from storage.articles import save_article
 from storage.db import open_database
 from storage.errors import StorageError
-from storage.similarity import DEFAULT_THRESHOLD, SimilarityIndex
+from storage.similarity import DEFAULT_THRESHOLD, SimilarityIndex, default_hasher
 from storage.versions import apply_recheck
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class StorePipeline:
         self.threshold = DEFAULT_THRESHOLD
         self.db: sqlite_utils.Database | None = None
         self.index_checked = False
+        self.hasher_ready: asyncio.Future[object] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -61,7 +63,16 @@ class StorePipeline:
         if self.db is not None:
             self.db.close()
 
-    def process_item(self, item: PageItem) -> PageItem:
+    async def process_item(self, item: PageItem) -> PageItem:
+        if self.hasher_ready is None:
+            # The first article needs the MinHash parameters' check, which imports datasketch (and
+            # scipy: 0.5 s). In a thread, so the reactor keeps going meanwhile; not at start, so a
+            # crawl that finds nothing new never pays for it.
+            self.hasher_ready = asyncio.ensure_future(asyncio.to_thread(default_hasher))
+        await self.hasher_ready
+        return self.store(item)
+
+    def store(self, item: PageItem) -> PageItem:
         stats = self.crawler.stats
         assert stats is not None
         started = time.perf_counter()
@@ -76,8 +87,7 @@ class StorePipeline:
             if not self.index_checked:
                 # The index must have been built with this code's MinHash parameters: else every
                 # lookup would silently miss. SimilarityIndexError (a StorageError) names what
-                # differs. Checked at the first article, not at start: the check imports
-                # datasketch, which a crawl that finds nothing new never needs.
+                # differs, and stops the crawl (database_failed).
                 SimilarityIndex(self.db).ensure_tables()
                 self.index_checked = True
             if item.recheck_of:
