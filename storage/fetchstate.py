@@ -54,11 +54,13 @@ def record_fetch(
     headers: Mapping[str, str],
     digest: str | None,
     children: Iterable[str] | None = None,
+    body: bytes | None = None,
 ) -> bool:
     """Record a fetch of `url` (call inside the caller's write transaction).
 
     `digest` None means "no new body" (a 304): the stored hash and children stay. Validators
-    are updated from `headers` when the response carries them. Returns True when the body changed.
+    are updated from `headers` when the response carries them. `body` is kept when given (robots.txt,
+    whose rules a 304 does not repeat). Returns True when the body changed.
     """
     now = utcnow()
     old = db.execute("SELECT body_hash, children FROM fetch_state WHERE url = ?", [url]).fetchone()
@@ -66,17 +68,17 @@ def record_fetch(
     new_children = json.dumps(sorted(set(children))) if children is not None else (old[1] if old else None)
     db.execute(
         """INSERT INTO fetch_state (url, outlet_id, kind, etag, last_modified, body_hash, status,
-             fetched_at, changed_at, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             fetched_at, changed_at, children, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(url) DO UPDATE SET outlet_id = excluded.outlet_id, kind = excluded.kind,
              etag = coalesce(excluded.etag, fetch_state.etag),
              last_modified = coalesce(excluded.last_modified, fetch_state.last_modified),
              body_hash = coalesce(excluded.body_hash, fetch_state.body_hash),
              status = excluded.status, fetched_at = excluded.fetched_at,
              changed_at = coalesce(excluded.changed_at, fetch_state.changed_at),
-             children = excluded.children""",
+             children = excluded.children, body = coalesce(excluded.body, fetch_state.body)""",
         [
             url, outlet_id, kind, headers.get("etag"), headers.get("last-modified"), digest, status, now,
-            now if changed else None, new_children,
+            now if changed else None, new_children, body,
         ],
     )
     return changed

@@ -314,3 +314,11 @@ def m004_article_filters(db: sqlite_utils.Database) -> None:
         DROP INDEX IF EXISTS idx_articles_language;
         """
     )
+
+
+@migrations()
+def m005_fetch_state_body(db: sqlite_utils.Database) -> None:
+    """`fetch_state.body`: the last body of a URL whose rules must be read again on a 304, kept only
+    for robots.txt (a few KB per host), so a recrawl asks for it conditionally instead of
+    downloading it every run."""
+    db.execute("ALTER TABLE fetch_state ADD COLUMN body BLOB")

@@ -163,11 +163,23 @@ def test_second_crawl_adds_nothing_and_refetches_no_article(crawled: tuple[Crawl
     article_paths = {a["path"] for _, a in expected_articles(site)}
     assert not article_paths & {r["path"] for r in second.requests}
     # Feeds, sitemaps and listing pages went out with validators and came back 304, unparsed.
-    conditional = [r for r in second.requests if r["if_none_match"]]
+    conditional = [r for r in second.requests if r["if_none_match"] and r["path"] != "/robots.txt"]
     assert conditional and all(r["status"] == 304 for r in conditional)
     assert sum(o["not_modified"] for o in second.summary["outlets"]) == len(conditional)
-    others = [r for r in second.requests if not r["if_none_match"] and r["path"] != "/robots.txt"]
+    others = [r for r in second.requests if not r["if_none_match"]]
     assert all(r["status"] in (301, 302) for r in others), others  # a section front's redirect
+
+
+def test_second_crawl_asks_for_robots_txt_conditionally_and_keeps_its_rules(
+    crawled: tuple[Crawl, Crawl], site: Site
+) -> None:
+    first, second = crawled
+    robots = [r for r in second.requests if r["path"] == "/robots.txt"]
+    assert robots and all(r["status"] == 304 and r["if_none_match"] for r in robots)
+    assert {r["host"] for r in robots} == {r["host"] for r in first.requests if r["path"] == "/robots.txt"}
+    # The kept copy's rules still apply: no disallowed page was fetched on the 304.
+    disallowed = {p for o in site.expected["outlets"].values() for p in o.get("disallowed", [])}
+    assert not disallowed & {r["path"] for r in second.requests}
 
 
 def test_max_articles_per_run(site: Site, tmp_path: Any) -> None:

@@ -146,6 +146,25 @@ def test_an_unchanged_page_the_feed_calls_updated_is_a_304(env: Env) -> None:
     assert (outlet_row(summary)["rechecked"], outlet_row(summary)["versions_new"]) == (1, 0)
 
 
+def test_robots_txt_kept_from_the_last_run_applies_on_a_304(env: Env) -> None:
+    robots = env.site.root / "alpha" / "robots.txt"
+    robots.write_text("User-agent: *\nDisallow: /news/secret\n", encoding="utf-8")
+    env.crawl()
+    env.site.add_article("alpha", "secret-plan", "A page robots.txt forbids", seed=41)
+    _, requests = env.crawl()
+    asked = [r for r in requests if r["path"] == "/robots.txt"]
+    assert [(r["status"], bool(r["if_none_match"])) for r in asked] == [(304, True)]
+    assert "/news/secret-plan.html" not in {r["path"] for r in requests}
+    # A changed robots.txt is downloaded again and its new rules apply (to the links of the
+    # feed, which changed too: a denied link is dropped, and found again when the feed is read).
+    robots.write_text("User-agent: *\nDisallow: /private/\n", encoding="utf-8")
+    env.site.add_article("alpha", "open-plan", "A page anyone may fetch", seed=42)
+    summary, requests = env.crawl()
+    assert [r["status"] for r in requests if r["path"] == "/robots.txt"] == [200]
+    assert "/news/secret-plan.html" in {r["path"] for r in requests}
+    assert outlet_row(summary)["articles_new"] == 2
+
+
 def test_boilerplate_only_change_is_not_a_version(env: Env) -> None:
     env.crawl()
     env.site.write_article("alpha", "story-2", "Alpha story number 2", paragraphs(2),

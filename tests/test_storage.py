@@ -66,7 +66,8 @@ def test_open_database_creates_file_and_parent_dirs(db_path: Path) -> None:
 
 def test_open_database_migrates(db_path: Path) -> None:
     db = open_database(db_path)
-    assert schema_version(db) == ["m001_initial", "m002_service", "m003_clusters", "m004_article_filters"]
+    assert schema_version(db) == ["m001_initial", "m002_service", "m003_clusters", "m004_article_filters",
+                                  "m005_fetch_state_body"]
     assert {"outlets", "articles", "article_urls", "article_fetches", "crawl_runs", "articles_fts"} <= set(
         db.table_names()
     )
@@ -77,7 +78,8 @@ def test_reopen_is_idempotent_and_keeps_data(db: sqlite_utils.Database, db_path:
     before = counts(db)
     db.close()
     again = open_database(db_path)
-    assert schema_version(again) == ["m001_initial", "m002_service", "m003_clusters", "m004_article_filters"]
+    assert schema_version(again) == ["m001_initial", "m002_service", "m003_clusters", "m004_article_filters",
+                                  "m005_fetch_state_body"]
     assert counts(again) == before
     assert open_database(db_path, create=False).execute("SELECT count(*) FROM outlets").fetchone()[0] == 2
 

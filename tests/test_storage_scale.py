@@ -151,7 +151,7 @@ def test_m004_applies_on_an_old_database(tmp_path: Path) -> None:
     old.close()
 
     db = open_database(path)
-    assert schema_version(db)[-1] == "m004_article_filters"
+    assert "m004_article_filters" in schema_version(db)
     assert db.execute("SELECT id, outlet_id, language, sort_date, duplicate_of FROM article_filters ORDER BY id"
                       ).fetchall() == [(1, "o", "fr", "2026-01-05T00:00:00Z", None),
                                        (2, "o", "fr", "2026-03-01T00:00:00Z", None),

@@ -6,6 +6,7 @@ What a robots.txt answer means here (Scrapy allows everything whenever robots.tx
   the readable rules apply;
 - 4xx (404, 403, ...), or a redirect loop or chain: there are no rules, everything is allowed
   (RFC 9309 2.3.1.3 and 2.3.1.2);
+- 304 to our conditional request: the copy kept from the last 2xx (`fetch_state.body`) applies;
 - 5xx after the retries, or no answer at all (timeout, refused, reset, too large): the host is
   "unreachable" and is treated as disallowing everything for this run (RFC 9309 2.3.1.4: "the
   crawler MUST assume complete disallow"). The requests are dropped as `RobotsUnavailable`, which
@@ -22,7 +23,8 @@ Scrapy did before it made process_request async (scrapy/scrapy#6802).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import sqlite3
+from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -32,9 +34,13 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawlers.http import validators
 from crawlers.middlewares.redirect import RedirectLoop, TooManyRedirects
+from storage.db import write_transaction
+from storage.fetchstate import body_hash, conditional_headers, fetch_state, record_fetch
 
 if TYPE_CHECKING:
+    import sqlite_utils
     from scrapy.http import Response
     from scrapy.robotstxt import RobotParser
 
@@ -94,6 +100,9 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         # handle_httpstatus_all: a 4xx or 5xx robots.txt reaches _parse_robots with its status.
         robots_request = Request(robots_url, priority=self.DOWNLOAD_PRIORITY, callback=NO_CALLBACK,
                                  meta={"dont_obey_robotstxt": True, "handle_httpstatus_all": True})
+        cached = self._cached(robots_url)
+        if cached is not None:
+            robots_request.headers.update(conditional_headers(cached))
         try:
             response = await self.crawler.engine.download_async(robots_request)
         except (RedirectLoop, TooManyRedirects) as exc:
@@ -104,9 +113,42 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
             self._unreachable(netloc, robots_url, f"{type(exc).__name__}: {exc}".rstrip(": "), exc)
         else:
+            if response.status == 304 and cached is not None:
+                self._stats.inc_value("robotstxt/not_modified")
+                self._remember(robots_url, request, response, None)
+                response = response.replace(status=200, body=cached["body"])
+            elif 200 <= response.status < 300:
+                self._remember(robots_url, request, response, response.body)
             await self._parse_robots(response, netloc, request)
         self._stats.inc_value("robotstxt/request_count")
         return await self.robot_parser(request)
+
+    # -- the stored copy: asked for with conditional GET (RFC 9309 2.4 lets a crawler cache it) --
+
+    def _db(self) -> sqlite_utils.Database | None:
+        return getattr(self.crawler.spider, "db", None)
+
+    def _cached(self, url: str) -> dict[str, Any] | None:
+        db = self._db()
+        try:
+            state = fetch_state(db, url) if db is not None else None
+        except sqlite3.Error as exc:
+            logger.debug("robots.txt cache not read: %s", exc)
+            return None
+        return state if state and state.get("body") is not None and state.get("status") in (200, 304) else None
+
+    def _remember(self, url: str, request: Request, response: Response, body: bytes | None) -> None:
+        """Keep a robots.txt (`body`; None: a 304) with its validators for the next run's request."""
+        db = self._db()
+        if db is None:
+            return
+        try:
+            with write_transaction(db):
+                record_fetch(db, url, request.meta.get("outlet") or "", "robots", status=response.status,
+                             headers=validators(response), digest=body_hash(body) if body is not None else None,
+                             body=body)
+        except sqlite3.Error as exc:  # the next run downloads it again, that is all
+            logger.debug("robots.txt not kept: %s", exc)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:

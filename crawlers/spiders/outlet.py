@@ -40,6 +40,7 @@ from crawlers.discovery import (
 )
 from crawlers.extensions.runs import database_failed
 from crawlers.extraction import looks_binary
+from crawlers.http import header, validators
 from crawlers.items import PageItem
 from crawlers.middlewares.hosts import OffsiteRequest
 from crawlers.middlewares.redirect import RedirectLoop, TooManyRedirects
@@ -243,7 +244,7 @@ class OutletSpider(Spider):
                 if response is not None:
                     record_fetch(
                         self.db, response.meta["state_url"], response.meta["outlet"], kind, status=response.status,
-                        headers=_validators(response), digest=response.meta.get("body_hash"), children=children,
+                        headers=validators(response), digest=response.meta.get("body_hash"), children=children,
                     )
         except sqlite3.Error as exc:
             # Not written: keep the links for the next save (the one at close included). The seed's
@@ -301,7 +302,7 @@ class OutletSpider(Spider):
             self._seed_result(response)
             yield from self._visit_children(response, FEED)
             return
-        result = parse_feed(response.body, response.url, _header(response, "content-type"))
+        result = parse_feed(response.body, response.url, header(response, "content-type"))
         problem = None
         if result.refused:
             logger.warning("refused feed outlet=%s url=%s problem=%s", outlet.id, response.url, result.malformed)
@@ -446,7 +447,7 @@ class OutletSpider(Spider):
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         outlet = self._received(response)
-        ctype = _header(response, "content-type") or ""
+        ctype = header(response, "content-type") or ""
         binary = looks_binary(response.body, ctype)
         if binary or not isinstance(response, TextResponse) or ("html" not in ctype.lower() and ctype):
             self.count(outlet.id, "articles/not_html")
@@ -468,7 +469,7 @@ class OutletSpider(Spider):
             body=response.body,
             content_type=ctype or None,
             encoding=response.encoding,
-            headers={h: v for h in KEPT_HEADERS if (v := _header(response, h))},
+            headers={h: v for h in KEPT_HEADERS if (v := header(response, h))},
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             found_via=response.meta["channel"],
             hints=self.hints.get((outlet.id, url), {}),
@@ -491,7 +492,7 @@ class OutletSpider(Spider):
             return
         if self._unchanged(response):
             record_check(self.db, article_id, self.recheck_schedule, url=response.meta["state_url"],
-                         outlet_id=outlet.id, status=response.status, headers=_validators(response))
+                         outlet_id=outlet.id, status=response.status, headers=validators(response))
             return
         yield from self.parse_article(response)
 
@@ -570,15 +571,6 @@ class OutletSpider(Spider):
 def _meta(outlet_id: str, channel: str, *, seed: bool = False, **extra: Any) -> dict[str, Any]:
     """A new request's meta: only our keys (copying response.meta would forward Scrapy's own)."""
     return {"outlet": outlet_id, "channel": channel, "seed": seed, "listing_depth": 0, "sitemap_depth": 0, **extra}
-
-
-def _validators(response: Response) -> dict[str, str]:
-    return {h: v for h in ("etag", "last-modified") if (v := _header(response, h))}
-
-
-def _header(response: Response, name: str) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
 
 
 def _error_kind(exc: BaseException) -> str:
