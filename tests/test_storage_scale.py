@@ -92,6 +92,26 @@ def test_unfiltered_ranks_hits_only(archive: sqlite_utils.Database) -> None:
                                                         "USE TEMP B-TREE FOR ORDER BY"]
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"language": "fr"}])
+def test_a_frequent_word_is_ranked_among_its_newest_hits(archive: sqlite_utils.Database,
+                                                          kwargs: dict[str, str]) -> None:
+    strategy, sql, params = search_plan(archive, "récolte OR budget", few_hits=1, few_articles=1, rank_window=10,
+                                        limit=1000, **kwargs)
+    assert strategy == ("hits-first-newest" if kwargs else "fts-newest")
+    ranked = [r[0] for r in archive.execute(sql, params)]
+    # The 10 newest matching articles (passing the filter), in rank order; older ones unranked.
+    where, args = ("AND a.language = ?", [kwargs["language"]]) if kwargs else ("", [])
+    newest = [r[0] for r in archive.execute(
+        "SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+        f"WHERE articles_fts MATCH ? {where} ORDER BY a.id DESC LIMIT 10", ["récolte OR budget", *args])]
+    assert sorted(ranked) == sorted(newest) and len(ranked) == 10
+    text = plan(archive, sql, params)
+    # FTS5 reads the hits newest first (idxNum 192: ordered by rowid, descending): no sort of every hit.
+    assert text.splitlines()[1] == "SCAN articles_fts VIRTUAL TABLE INDEX 192:M2"
+    # Below the window, every hit is ranked.
+    assert search_plan(archive, "récolte", few_hits=1, few_articles=1, **kwargs)[0] in ("fts", "hits-first-newest")
+
+
 @pytest.mark.parametrize("name", FILTERS)
 def test_every_strategy_ranks_the_same_hits(archive: sqlite_utils.Database, name: str) -> None:
     kwargs, _ = FILTERS[name]
