@@ -32,15 +32,12 @@ import hashlib
 import json
 import os
 import random
-import re
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _common import fetch_truth, http_json, norm_url, run_measured, token_f1, truth_text  # noqa: E402
 from demo_crawl import machine, versions  # noqa: E402
 from newssite import start_subprocess, stop_subprocess  # noqa: E402
 
@@ -57,123 +55,6 @@ STAGES = {  # report name -> crawl stat (per outlet, "time/<stat>")
     "dedup": "fingerprint",
     "store": "store",
 }
-WORD = re.compile(r"\w+", re.UNICODE)
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers shared with bench/peers.py
-
-
-def tokens(text: str) -> list[str]:
-    return WORD.findall((text or "").lower())
-
-
-def token_f1(predicted: str, truth: str) -> float:
-    """Bag-of-words F1 of `predicted` against `truth` (lower-case word tokens)."""
-    p, t = Counter(tokens(predicted)), Counter(tokens(truth))
-    if not p or not t:
-        return 0.0
-    overlap = sum((p & t).values())
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / sum(p.values()), overlap / sum(t.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-def truth_text(row: dict[str, Any]) -> str:
-    """What an extractor should return for an article: the lead and the body."""
-    return f"{row.get('lead') or ''}\n{row['body']}"
-
-
-def norm_url(url: str) -> str:
-    return url.strip().rstrip("/").lower()
-
-
-def http_json(url: str, timeout: float = 120) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (loopback)
-        return json.loads(r.read())
-
-
-def fetch_truth(info: dict[str, Any]) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(info["truth"], timeout=120) as r:  # noqa: S310 (loopback)
-        return [json.loads(line) for line in r.read().decode("utf-8").splitlines() if line.strip()]
-
-
-def run_measured(cmd: list[str], *, cwd: Path | None = None, stdout: Path | None = None,
-                 env: dict[str, str] | None = None, poll_rss: bool = False,
-                 timeout: float | None = None) -> dict[str, Any]:
-    """Run `cmd`; wall, CPU (wait4 rusage of the child and the descendants it reaped) and, with
-    `poll_rss`, the child's VmHWM and the peak over samples every 50 ms of its process tree's
-    summed VmRSS and summed PSS."""
-    out = stdout.open("wb") if stdout else subprocess.DEVNULL
-    err = tempfile.TemporaryFile()
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-    hwm = 0.0
-    tree_peak = tree_pss = 0.0
-    status = 0
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if timeout is not None and time.perf_counter() - started > timeout:
-            proc.kill()  # our own child; its rusage is still collected by the next wait4
-        if poll_rss:
-            hwm = max(hwm, _status_kib(proc.pid, "VmHWM"))
-            tree = _tree(proc.pid)
-            tree_peak = max(tree_peak, sum(_status_kib(p, "VmRSS") for p in tree))
-            tree_pss = max(tree_pss, sum(_pss_kib(p) for p in tree))
-        time.sleep(0.05)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if stdout:
-        out.close()  # type: ignore[union-attr]
-    err.seek(0)
-    stderr = err.read().decode("utf-8", "replace")
-    err.close()
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "returncode": proc.returncode,
-            "stderr": stderr, "vmhwm_mib": hwm / 1024, "tree_rss_peak_mib": tree_peak / 1024,
-            "tree_pss_peak_mib": tree_pss / 1024}
-
-
-def _status_kib(pid: int, key: str) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return float(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
-def _pss_kib(pid: int) -> float:
-    """Proportional set size: each page shared by n processes counts 1/n in each, so the sum over
-    a process tree is its real memory (RSS sums count shared pages once per process)."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return float(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
-def _tree(pid: int) -> list[int]:
-    """`pid` and its descendants (from /proc/*/stat)."""
-    children: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(d.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,6 +89,7 @@ def crawl_figures(c: dict[str, Any], startup_cpu: float) -> dict[str, Any]:
         "process_wall_s": c["wall_s"],
         "process_cpu_s": c["cpu_s"],
         "articles_per_s": new / s["wall_seconds"] if s["wall_seconds"] else 0.0,
+        "articles_per_process_s": new / c["wall_s"] if c["wall_s"] else 0.0,
         "cpu_ms_per_article": 1000 * c["cpu_s"] / per,
         "cpu_ms_per_article_excl_startup": 1000 * max(c["cpu_s"] - startup_cpu, 0) / per,
         "download+parse_ms_per_article": 1000 * rest / per,
@@ -241,6 +123,7 @@ def server_figures(stats: dict[str, Any]) -> dict[str, Any]:
     requests = stats["requests"]
     conditional = max(requests - robots, 1)
     return {"requests": requests, "requests_by_kind": stats["by_kind"], "requests_by_status": by_status,
+            "article_requests": stats["by_kind"].get("article", 0),
             "share_304": by_status.get(304, 0) / requests if requests else 0.0,
             "share_304_excl_robots": by_status.get(304, 0) / conditional}
 
@@ -445,6 +328,7 @@ def median_of(runs: list[dict[str, Any]], crawl_name: str, key: str) -> Any:
 ROWS = [
     ("articles new", "articles_new", "{:.0f}"),
     ("articles/s end to end (crawl wall)", "articles_per_s", "{:.1f}"),
+    ("articles/s, process wall (start-up included)", "articles_per_process_s", "{:.1f}"),
     ("crawl wall s (Scrapy's run)", "crawl_wall_s", "{:.2f}"),
     ("process wall s", "process_wall_s", "{:.2f}"),
     ("process CPU s", "process_cpu_s", "{:.2f}"),
@@ -468,6 +352,7 @@ ROWS = [
     ("reactor lag max ms", "reactor_lag_max_ms", "{:.0f}"),
     ("reactor lag p99 ms", "reactor_lag_p99_ms", "{:.0f}"),
     ("requests served", "requests", "{:.0f}"),
+    ("  of which article pages", "article_requests", "{:.0f}"),
     ("share answered 304", "share_304", "{:.1%}"),
     ("  304 share excl. robots.txt", "share_304_excl_robots", "{:.1%}"),
     ("not modified (summary)", "not_modified", "{:.0f}"),

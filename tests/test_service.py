@@ -178,6 +178,9 @@ def test_kill_9_then_restart_loses_and_duplicates_nothing(harness: Harness) -> N
     for i in range(2, 40):  # a bigger outlet, so that the kill lands in the middle of its crawl
         h.site.add_article("alpha", f"extra-{i}", f"Alpha extra story {i}", seed=100 + i, write_feed=False)
     h.site.write_feed("alpha")
+    # The last ten pages come slowly: the crawl is still storing when the service is killed.
+    h.site.routes("alpha", {f"/news/extra-{i}.html": {"file": f"news/extra-{i}.html", "trickle": 0.002}
+                            for i in range(30, 40)})
     h.write_config(["alpha", "beta"])
     proc = h.start()
     h.wait("alpha half stored", lambda: h.count("SELECT count(*) FROM articles WHERE outlet_id = 'alpha'") >= 5)
@@ -193,6 +196,7 @@ def test_kill_9_then_restart_loses_and_duplicates_nothing(harness: Harness) -> N
     assert h.count("SELECT count(*) FROM crawl_runs WHERE status = 'running'") == 0, h.log()[-6000:]  # each closed its run
     assert h.integrity() == "ok"
 
+    h.site.routes("alpha", {})
     proc = h.start("service2")
     h.wait("the service up", lambda: "service started" in h.log("service2"))
     h.wait("all 40 alpha articles", lambda: h.count("SELECT count(*) FROM articles WHERE outlet_id = 'alpha'") == 40,

@@ -1,0 +1,137 @@
+"""`make bench`: every benchmark of the throughput issue in one run, then its targets checked.
+
+    python bench/run_all.py [--archive 200000] [--service-runs 200] [--runs 3] [--out DIR]
+
+In order, each in its own process (their figures print as they finish):
+
+1. bench/throughput.py: `newsmon crawl` of the generated site (8 outlets x 250 articles), first /
+   unchanged / +20 new and 5 edited, `--runs` times; the per-stage CPU floor and the limit;
+2. bench/peers.py: the same site crawled by newsmon and by the tools a user would pick instead;
+3. bench/archive_scale.py --bulk: the archive at `--archive` articles (1,000,000 takes about 25
+   minutes on a 2-core machine, so `make bench` builds 200,000; `make bench-archive` builds 1M);
+4. bench/service_rss.py: the service's memory over `--service-runs` runs.
+
+Then a table: each target of the issue, the figure measured, and whether it holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+
+
+def run(script: str, args: list[str], out: Path) -> dict[str, Any] | None:
+    """Run one benchmark script (its report goes to our stdout); its JSON, or None if it failed."""
+    print(f"\n=== {script} {' '.join(args)}", flush=True)
+    started = time.perf_counter()
+    code = subprocess.call([sys.executable, str(BENCH / script), *args, "--json", str(out)], cwd=ROOT)
+    print(f"=== {script}: exit {code} in {time.perf_counter() - started:.0f} s", flush=True)
+    if code != 0 or not out.exists():
+        return None
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def median(runs: list[dict[str, Any]], crawl: str, key: str) -> float | None:
+    values = [r[crawl][key] for r in runs if isinstance(r.get(crawl, {}).get(key), (int, float))]
+    return statistics.median(values) if values else None
+
+
+def targets(throughput: dict[str, Any] | None, peers: dict[str, Any] | None, archive: dict[str, Any] | None,
+            service: dict[str, Any] | None) -> list[tuple[str, str, str, bool | None]]:
+    """(target, how it is read, measured, holds?) for each target of the issue."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+    if throughput:
+        runs = throughput["runs"]
+        floor = throughput.get("floor") or {}
+        rate = median(runs, "first", "articles_per_s")
+        limit = floor.get("limit_articles_per_s")
+        if rate and limit:
+            rows.append(("end to end >= 85 % of the 2-core limit", "articles / crawl wall, median of runs",
+                         f"{rate:.1f} of {limit:.1f} articles/s = {rate / limit:.1%}", rate / limit >= 0.85))
+        process_rate = median(runs, "first", "articles_per_process_s")
+        if process_rate and limit:
+            rows.append(("(same, process wall: start-up included)", "articles / process wall",
+                         f"{process_rate:.1f} articles/s = {process_rate / limit:.1%}", None))
+        share = median(runs, "second", "share_304")
+        rows.append(("second crawl: >= 95 % of requests answered 304", "all requests, robots.txt included",
+                     f"{share:.1%}" if share is not None else "n/a", share is not None and share >= 0.95))
+        articles = median(runs, "second", "article_requests")
+        rows.append(("second crawl: only seeds and due rechecks requested", "article pages requested (none due)",
+                     f"{articles:.0f}" if articles is not None else "n/a", articles == 0))
+        ratio = median(runs, "second", "process_wall_vs_first")
+        crawl_ratio = median(runs, "second", "wall_vs_first")
+        rows.append(("second crawl < 5 % of the first's time", "process wall (crawl wall in brackets)",
+                     f"{ratio:.1%} ({crawl_ratio:.1%})" if ratio is not None and crawl_ratio is not None else "n/a",
+                     ratio is not None and ratio < 0.05))
+        pss = median(runs, "first", "tree_pss_peak_mib")
+        rss = median(runs, "first", "tree_rss_peak_mib")
+        rows.append(("peak memory of the benchmark crawl < 600 MB", "crawl + workers, PSS (RSS sum in brackets)",
+                     f"{pss:.0f} MiB ({rss:.0f} MiB)" if pss and rss else "n/a", pss is not None and pss * 1.048576 < 600))
+        edited = median(runs, "third", "edited_detected")
+        added = median(runs, "third", "added_found")
+        rows.append(("third crawl finds the 20 new and 5 edited articles", "new found / versions",
+                     f"{added:.0f} / {edited:.0f}" if added is not None and edited is not None else "n/a",
+                     added == 20 and edited == 5))
+    if peers:
+        for row in peers.get("ratios", []):
+            rows.append((f"faster than {row['peer']}", "newsmon / peer: articles/s; peer / newsmon: CPU s per article",
+                         f"{row['speed']:.2f}x; {row['cpu']:.2f}x", row["speed"] > 1 and row["cpu"] > 1))
+    if archive:
+        search = archive["search"]["by_filter"]
+        worst = max((search[f]["p95_ms"], f) for f in ("outlet", "language", "dates", "all"))
+        rows.append((f"{archive['articles']:,} articles: FTS p95 < 50 ms with filters", "slowest filter's p95",
+                     f"{worst[0]:.1f} ms ({worst[1]}); none {search['none']['p95_ms']:.1f} ms", worst[0] < 50))
+        export = min(archive["export"]["jsonl"]["rows_per_s"], archive["export"]["csv"]["rows_per_s"])
+        rows.append(("export >= 20,000 rows/s", "slower of JSONL and CSV", f"{export:,.0f} rows/s", export >= 20_000))
+        flat = archive.get("last_to_first_rate")
+        if flat is not None:
+            rows.append((f"insert rate at {archive['articles']:,} within 20 % of the rate at 0", "last tenth / first",
+                         f"{flat:.2f}", flat >= 0.8))
+    if service:
+        growth = service["service_rss_growth"]
+        rows.append((f"service RSS flat within 10 % over {service['runs']} runs", "end vs after 10 runs",
+                     f"{service['service_rss_start_mib']:.1f} -> {service['service_rss_end_mib']:.1f} MiB "
+                     f"({growth:+.1%})", abs(growth) <= 0.10))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--archive", type=int, default=200_000, help="archive size (1,000,000 takes ~25 min)")
+    parser.add_argument("--service-runs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3, help="throughput runs (medians)")
+    parser.add_argument("--out", type=Path, help="keep every JSON here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="newsmon-bench-") as tmp:
+        out = args.out or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        throughput = run("throughput.py", ["--runs", str(args.runs)], out / "throughput.json")
+        peers = run("peers.py", [], out / "peers.json")
+        archive = run("archive_scale.py", ["--articles", str(args.archive), "--bulk", "--no-dbstat"],
+                      out / "archive.json")
+        service = run("service_rss.py", ["--runs", str(args.service_runs)], out / "service.json")
+    rows = targets(throughput, peers, archive, service)
+    print(f"\n=== targets ({time.perf_counter() - started:.0f} s in all)")
+    print("| target | measured as | figure | holds |\n| --- | --- | --- | --- |")
+    for target, how, figure, holds in rows:
+        print(f"| {target} | {how} | {figure} | {'' if holds is None else ('yes' if holds else '**no**')} |")
+    failed = [name for name, result in (("throughput", throughput), ("peers", peers), ("archive", archive),
+                                        ("service", service)) if result is None]
+    if failed:
+        print(f"failed: {', '.join(failed)} (see above)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
