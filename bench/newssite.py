@@ -1394,7 +1394,7 @@ def render_sitemap_index(o: Outlet, entries: list[tuple[str, datetime]]) -> str:
 # ---------------------------------------------------------------------------------------------
 # The server
 
-_REASONS = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+_REASONS = {200: "OK", 301: "Moved Permanently", 304: "Not Modified", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             431: "Request Header Fields Too Large"}
 _NOT_FOUND = b"<!DOCTYPE html>\n<html><head><title>Not found</title></head><body><h1>Not found</h1></body></html>\n"
 _HEADER_LIMIT = 65536
@@ -1646,6 +1646,11 @@ class NewsSiteServer:
             self._count("other", 405, 0)
             return self._simple(405, b"", keep=keep)
         res = self.site.resources[index].get(path)
+        if res is None and not path.endswith("/") and path + "/" in self.site.resources[index]:
+            # A section front asked for without its trailing slash: redirected, as web servers do.
+            self._count("redirect", 301, 0)
+            location = path + "/" + (f"?{query}" if query else "")
+            return self._head(301, [("Location", location), ("Content-Type", "text/html; charset=utf-8")], 0, keep)
         if res is None:
             self._count("missing", 404, 0 if head else len(_NOT_FOUND))
             return self._simple(404, _NOT_FOUND, keep=keep, head=head)

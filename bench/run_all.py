@@ -83,9 +83,18 @@ def targets(throughput: dict[str, Any] | None, peers: dict[str, Any] | None, arc
                      f"{added:.0f} / {edited:.0f}" if added is not None and edited is not None else "n/a",
                      added == 20 and edited == 5))
     if peers:
-        for row in peers.get("ratios", []):
-            rows.append((f"faster than {row['peer']}", "newsmon / peer: articles/s; peer / newsmon: CPU s per article",
-                         f"{row['speed']:.2f}x; {row['cpu']:.2f}x", row["speed"] > 1 and row["cpu"] > 1))
+        tools = peers.get("tools", {})
+        ours = tools.get("newsmon")
+        for name, peer in tools.items():
+            if name == "newsmon" or not ours or not peer.get("articles_per_s") or not peer.get("cpu_s_per_article"):
+                continue
+            speed = ours["articles_per_s"] / peer["articles_per_s"]
+            cpu = peer["cpu_s_per_article"] / ours["cpu_s_per_article"]
+            rows.append((f"faster than {name}", "articles/s: newsmon / peer; CPU s per article: peer / newsmon",
+                         f"{speed:.2f}x; {cpu:.2f}x (found {peer['share_found']:.0%}, F1 {peer['body_f1_mean']:.3f})",
+                         speed > 1 and cpu > 1))
+        for name, reason in peers.get("failed", {}).items():
+            rows.append((f"faster than {name}", "", f"not measured: {reason[:120]}", None))
     if archive:
         search = archive["search"]["by_filter"]
         worst = max((search[f]["p95_ms"], f) for f in ("outlet", "language", "dates", "all"))

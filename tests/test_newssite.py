@@ -272,3 +272,10 @@ def test_every_link_of_the_pages_is_served(site: Any) -> None:
             local = {h for h in links if h.startswith("/")}
             assert local and all(h in res for h in local), sorted(h for h in local if h not in res)
             assert not any(h.startswith("http") and not h.startswith(o.base) for h in links)
+
+
+def test_a_section_front_without_its_slash_is_redirected(served: Any) -> None:
+    o = served.site.outlets[0]
+    section = next(p for p in served.site.resources[0] if p.endswith("/") and p.count("/") == 2)
+    status, headers, _ = _get(served.bases[o.id] + section.rstrip("/"))
+    assert (status, headers["location"]) == (301, section)
