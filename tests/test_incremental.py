@@ -134,6 +134,31 @@ def test_an_edit_the_feed_announces_is_checked_at_once(env: Env) -> None:
     assert [r["path"] for r in requests if r["path"] != "/robots.txt"] == ["/rss.xml"]
 
 
+def test_an_edit_announced_by_a_second_feed_is_checked_even_if_the_first_listed_the_page(env: Env) -> None:
+    # The page is listed by rss.xml without a date and by updates.xml with its update time: either
+    # feed may be read first, and the announcement must count in both orders.
+    updates = env.site.root / "alpha" / "updates.xml"
+    updates.write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>u</title></channel></rss>',
+                       encoding="utf-8")
+    text = env.config.read_text().replace('every = "1s"', 'every = "30d"')
+    feed = next(line for line in text.splitlines() if line.startswith("feeds = "))
+    env.config.write_text(text.replace(feed, feed.replace('/rss.xml"]', '/rss.xml", "' + feed.split('"')[1].replace(
+        "/rss.xml", "/updates.xml") + '"]')), encoding="utf-8")
+    env.crawl()
+    env.site.write_article("alpha", "story-2", "Story two: the harbour reopens", paragraphs(12))
+    time.sleep(1.1)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    updates.write_text(
+        '<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>u</title>'
+        f"<item><title>Story two</title><link>{env.server.bases['alpha']}/news/story-2.html</link>"
+        f"<atom:updated>{now}</atom:updated></item></channel></rss>", encoding="utf-8")
+    env.site.articles["alpha"]["story-2"]["title"] = "Story two: the harbour reopens"
+    env.site.write_feed("alpha")  # rss.xml changes too (it is read again), still without dates
+    summary, requests = env.crawl()
+    assert [r["path"] for r in requests].count("/news/story-2.html") == 1
+    assert (outlet_row(summary)["rechecked"], outlet_row(summary)["versions_new"]) == (1, 1)
+
+
 def test_an_unchanged_page_the_feed_calls_updated_is_a_304(env: Env) -> None:
     env.config.write_text(env.config.read_text().replace('every = "1s"', 'every = "30d"'), encoding="utf-8")
     env.crawl()

@@ -87,6 +87,7 @@ class OutletSpider(Spider):
     max_articles: int
     max_bytes: int
     seen: dict[str, set[str]]  # article URLs handled this run, per outlet
+    rechecking: dict[str, set[str]]  # stored articles fetched again this run, per outlet
     requested: dict[str, int]  # article requests made this run, per outlet
     hints: dict[tuple[str, str], dict[str, Any]]  # what feeds/sitemaps said of each article URL
     links: LinkExtractor
@@ -114,6 +115,7 @@ class OutletSpider(Spider):
         spider.max_articles = settings.getint("NEWSMON_MAX_ARTICLES_PER_RUN", 0)
         spider.max_bytes = settings.getint("DOWNLOAD_MAXSIZE")
         spider.seen = defaultdict(set)
+        spider.rechecking = defaultdict(set)
         spider.requested = defaultdict(int)
         spider.hints = {}
         spider.links = LinkExtractor(unique=True)
@@ -205,8 +207,9 @@ class OutletSpider(Spider):
     def _rechecks(self, outlet: Outlet) -> Iterator[Request]:
         """Stored articles due for a recheck, with conditional GET."""
         for row in due_rechecks(self.db, outlet.id, self.recheck_max):
-            if row["url"] not in self.seen[outlet.id]:
+            if row["url"] not in self.seen[outlet.id] and row["url"] not in self.rechecking[outlet.id]:
                 self.seen[outlet.id].add(row["url"])
+                self.rechecking[outlet.id].add(row["url"])
                 yield self.recheck_request(outlet, row["url"], row["id"])
 
     def recheck_request(self, outlet: Outlet, url: str, article_id: int) -> Request:
@@ -420,6 +423,8 @@ class OutletSpider(Spider):
         if url in self.seen[outlet.id]:
             if link.hints and (outlet.id, url) in self.built:
                 self.late_hints.add((outlet.id, url))
+            # Seen first through a channel without a modification date (the feed), now with one.
+            yield from self._announced_edit(outlet, url, link)
             return
         self.seen[outlet.id].add(url)
         if known_urls(self.db, [url]):
@@ -427,12 +432,7 @@ class OutletSpider(Spider):
             self.handled_links.append(url)
             if link.hints:
                 self.late_hints.add((outlet.id, url))
-            # The feed or sitemap says the page changed after we fetched it: check it now (a
-            # conditional GET), not when its age-based recheck falls due.
-            claimed = link.hints.get("lastmod") or link.hints.get("feed_updated_at")
-            if claimed and (stored := stored_since(self.db, url)) and changed_after(claimed, stored[1]):
-                self.count(outlet.id, "rechecked/announced")
-                yield self.recheck_request(outlet, url, stored[0])
+            yield from self._announced_edit(outlet, url, link)
             return
         self.new_links.append((outlet.id, url, link.channel, merged))
         if self.max_articles and self.requested[outlet.id] >= self.max_articles:
@@ -444,6 +444,18 @@ class OutletSpider(Spider):
         self.requested[outlet.id] += 1
         meta = _meta(outlet.id, link.channel, article_url=url)
         yield Request(url, self.parse_article, errback=self.on_error, priority=ARTICLE_PRIORITY, meta=meta)
+
+    def _announced_edit(self, outlet: Outlet, url: str, link: Link) -> Iterator[Request]:
+        """The feed or sitemap says a stored page changed after we fetched it: check it now (a
+        conditional GET), not when its age-based recheck falls due. Once per page and run."""
+        claimed = link.hints.get("lastmod") or link.hints.get("feed_updated_at")
+        if not claimed or url in self.rechecking[outlet.id]:
+            return
+        stored = stored_since(self.db, url)
+        if stored is not None and changed_after(claimed, stored[1]):
+            self.rechecking[outlet.id].add(url)
+            self.count(outlet.id, "rechecked/announced")
+            yield self.recheck_request(outlet, url, stored[0])
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         outlet = self._received(response)
