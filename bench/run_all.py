@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of the throughput issue in one run, then its targets checked.
 
-    python bench/run_all.py [--archive 200000] [--service-runs 200] [--runs 3] [--out DIR]
+    python bench/run_all.py [--archive 100000] [--service-runs 200] [--runs 3] [--out DIR]
 
 In order, each in its own process (their figures print as they finish):
 
@@ -8,7 +8,7 @@ In order, each in its own process (their figures print as they finish):
    unchanged / +20 new and 5 edited, `--runs` times; the per-stage CPU floor and the limit;
 2. bench/peers.py: the same site crawled by newsmon and by the tools a user would pick instead;
 3. bench/archive_scale.py --bulk: the archive at `--archive` articles (1,000,000 takes about 25
-   minutes on a 2-core machine, so `make bench` builds 200,000; `make bench-archive` builds 1M);
+   minutes on a 2-core machine, so `make bench` builds 100,000; `make bench-archive` builds 1M);
 4. bench/service_rss.py: the service's memory over `--service-runs` runs.
 
 Then a table: each target of the issue, the figure measured, and whether it holds.
@@ -116,7 +116,7 @@ def targets(throughput: dict[str, Any] | None, peers: dict[str, Any] | None, arc
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--archive", type=int, default=200_000, help="archive size (1,000,000 takes ~25 min)")
+    parser.add_argument("--archive", type=int, default=100_000, help="archive size (1,000,000 takes ~25 min)")
     parser.add_argument("--service-runs", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3, help="throughput runs (medians)")
     parser.add_argument("--out", type=Path, help="keep every JSON here (default: a temporary folder)")

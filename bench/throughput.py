@@ -208,7 +208,7 @@ _BARE_SCRAPY = """
 import json, sys
 from scrapy import Request, Spider
 from scrapy.crawler import CrawlerProcess
-urls = json.loads(sys.argv[1])
+urls = json.loads(open(sys.argv[1], encoding="utf-8").read())
 class Bare(Spider):
     name = "bare"
     async def start(self):
@@ -227,12 +227,16 @@ def scrapy_floor(urls: list[str], repeats: int = 3) -> float:
     """CPU seconds per page of Scrapy alone (a bare spider: download, gunzip, no parsing): a
     process fetching `urls` minus one fetching nothing, the smallest of `repeats` differences."""
     costs = []
-    for _ in range(repeats):
-        empty = run_measured([sys.executable, "-c", _BARE_SCRAPY, "[]"], cwd=ROOT)
-        full = run_measured([sys.executable, "-c", _BARE_SCRAPY, json.dumps(urls)], cwd=ROOT)
-        if empty["returncode"] or full["returncode"]:
-            raise RuntimeError((empty["stderr"] + full["stderr"])[-2000:])
-        costs.append((full["cpu_s"] - empty["cpu_s"]) / len(urls))
+    with tempfile.TemporaryDirectory(prefix="newsmon-scrapy-floor-") as tmp:
+        listed, none = Path(tmp) / "urls.json", Path(tmp) / "none.json"
+        listed.write_text(json.dumps(urls), encoding="utf-8")
+        none.write_text("[]", encoding="utf-8")
+        for _ in range(repeats):
+            empty = run_measured([sys.executable, "-c", _BARE_SCRAPY, str(none)], cwd=ROOT)
+            full = run_measured([sys.executable, "-c", _BARE_SCRAPY, str(listed)], cwd=ROOT)
+            if empty["returncode"] or full["returncode"]:
+                raise RuntimeError((empty["stderr"] + full["stderr"])[-2000:])
+            costs.append((full["cpu_s"] - empty["cpu_s"]) / len(urls))
     return min(costs)
 
 
@@ -304,12 +308,20 @@ def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, 
             times["dedup"] += t5 - t4
             times["store"] += t6 - t5
         db.close()
+    # The same pages through the workers' one call (decode, extract, language, hash, MinHash), in
+    # this process: what a worker's page costs without the pool around it.
+    from crawlers.analysis import PageSettings, analyse_page
+
+    t = time.process_time()
+    for row, raw, gz in pages:
+        analyse_page(gzip.decompress(raw) if gz else raw, "text/html; charset=utf-8", row["url"], PageSettings(), {})
+    analyse_ms = 1000 * (time.process_time() - t) / max(len(pages), 1)
     n = max(len(pages), 1)
     per = {f"{k}_ms": 1000 * v / n for k, v in times.items()}
     floor_ms = sum(per.values())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return {"pages": len(pages), "stored": stored, **per, "of_extraction_lxml_parse_ms": 1000 * parse_only / n,
-            "of_download_scrapy_ms": 1000 * scrapy_s, "scrapy_pages": len(truth),
+            "of_download_scrapy_ms": 1000 * scrapy_s, "scrapy_pages": len(truth), "analyse_page_ms": analyse_ms,
             "floor_ms_per_article": floor_ms, "cores": cores,
             "limit_articles_per_s": cores * 1000 / floor_ms if floor_ms else 0.0,
             "limit_one_core_articles_per_s": 1000 / floor_ms if floor_ms else 0.0,
@@ -387,7 +399,9 @@ def report(result: dict[str, Any]) -> str:
             lines.append(f"| {k} | {fl[k + '_ms']:.2f} |")
         lines += [f"| (of download+parse: Scrapy alone, {fl['scrapy_pages']} pages) | {fl['of_download_scrapy_ms']:.2f} |",
                   f"| (of extraction: lxml parse) | {fl['of_extraction_lxml_parse_ms']:.2f} |",
-                  f"| **floor** | **{fl['floor_ms_per_article']:.2f}** |", "",
+                  f"| **floor** | **{fl['floor_ms_per_article']:.2f}** |",
+                  f"| (check: crawlers.analysis.analyse_page, the workers' call, same pages) | {fl['analyse_page_ms']:.2f} |",
+                  "",
                   f"limit on this machine: {fl['cores']} cores / floor = {fl['limit_articles_per_s']:.0f} articles/s "
                   f"({fl['limit_one_core_articles_per_s']:.0f} per core)"]
         e2e = median_of(runs, "first", "articles_per_s")
