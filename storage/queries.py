@@ -117,7 +117,8 @@ def search_plan(db: sqlite_utils.Database, query: str, *, outlet: str | None = N
     - "filter-first" (many hits, few articles passing the filters: an outlet, a date range): the
       ids passing the filters, from one index range, into a temporary set; the hits between its
       smallest and largest id are read, and only those in the set are ranked.
-    - "...-newest" ("fts" or "hits-first" with at least RANK_WINDOW hits): only the newest
+    - "...-newest" ("fts" or "hits-first" with at least RANK_WINDOW hits, "filter-first" with at
+      least RANK_WINDOW articles passing the filters): only the newest
       `rank_window` hits (by rowid, the order articles were stored in) that pass the filters are
       ranked, read newest first from the full-text index; the bm25 of older hits is never computed.
     None reads an article row (4-6 KB with its text): only the page shown does (`search`).
@@ -140,6 +141,15 @@ def search_plan(db: sqlite_utils.Database, query: str, *, outlet: str | None = N
     if hits >= few_hits:
         chosen = f"SELECT f.id FROM article_filters f INDEXED BY {_filter_index(outlet, language)} WHERE {cond}"
         passing = db.execute(f"SELECT count(*) FROM ({chosen} LIMIT ?)", [*params, few_articles]).fetchone()[0]
+        if rank_window <= passing < few_articles:
+            # Many articles pass: the newest `rank_window` of them (by id, the order they were
+            # stored in) are the ones whose hits are ranked.
+            return ("filter-first-newest", f"""
+                WITH chosen(id) AS MATERIALIZED ({chosen} ORDER BY f.id DESC LIMIT ?)
+                SELECT articles_fts.rowid, {_RANK} AS rank FROM articles_fts
+                WHERE articles_fts MATCH ? AND articles_fts.rowid BETWEEN (SELECT min(id) FROM chosen)
+                      AND (SELECT max(id) FROM chosen) AND +articles_fts.rowid IN chosen
+                {order}""", [*params, rank_window, query, limit])
         if passing < few_articles:
             return ("filter-first", f"""
                 WITH chosen(id) AS MATERIALIZED ({chosen})
@@ -199,9 +209,13 @@ def search(
             if len(best) >= limit or len(hits) < wanted:
                 break
             wanted *= 4
-        snippets = {hit: db.execute(
-            "SELECT snippet(articles_fts, 1, '[', ']', ' … ', 16) FROM articles_fts "
-            "WHERE articles_fts MATCH ? AND rowid = ?", [query, hit]).fetchone()[0] for _, hit, _ in best}
+        # One query for the page's snippets: with `rowid = ?` per hit, FTS5 evaluated the query
+        # again for each (a prefix's terms merged, a phrase's position lists read: 20 times).
+        shown = [hit for _, hit, _ in best]
+        snippets = dict(db.execute(
+            "SELECT rowid, snippet(articles_fts, 1, '[', ']', ' … ', 16) FROM articles_fts "
+            "WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ? AND +rowid IN (SELECT value FROM json_each(?))",
+            [query, min(shown, default=0), max(shown, default=0), json.dumps(shown)]).fetchall())
     except sqlite3.OperationalError as exc:
         raise QueryError(
             f"search: cannot read the query {_shown(query)} ({exc}). Use words, \"exact phrases\", OR, NOT, "

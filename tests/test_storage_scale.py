@@ -112,6 +112,30 @@ def test_a_frequent_word_is_ranked_among_its_newest_hits(archive: sqlite_utils.D
     assert search_plan(archive, "récolte", few_hits=1, few_articles=1, **kwargs)[0] in ("fts", "hits-first-newest")
 
 
+def test_filter_first_over_many_articles_ranks_the_newest_that_pass(archive: sqlite_utils.Database) -> None:
+    strategy, sql, params = search_plan(archive, "récolte OR budget", language="fr", few_hits=1,
+                                        few_articles=10_000, rank_window=10, limit=1000)
+    assert strategy == "filter-first-newest"
+    ranked = sorted(r[0] for r in archive.execute(sql, params))
+    newest = [r[0] for r in archive.execute(
+        "SELECT id FROM articles WHERE language = 'fr' ORDER BY id DESC LIMIT 10")]
+    matching = {r[0] for r in archive.execute(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", ["récolte OR budget"])}
+    assert ranked == sorted(i for i in newest if i in matching) and ranked
+
+
+def test_the_page_s_snippets_come_from_one_query(archive: sqlite_utils.Database) -> None:
+    rows = search(archive, "réc*", limit=5)
+    assert len(rows) == 5 and all("[" in r["snippet"] for r in rows)
+    statements: list[str] = []
+    archive.conn.set_trace_callback(statements.append)
+    try:
+        search(archive, "réc*", limit=5)
+    finally:
+        archive.conn.set_trace_callback(None)
+    assert sum("snippet(" in sql for sql in statements) == 1
+
+
 @pytest.mark.parametrize("name", FILTERS)
 def test_every_strategy_ranks_the_same_hits(archive: sqlite_utils.Database, name: str) -> None:
     kwargs, _ = FILTERS[name]
