@@ -779,9 +779,10 @@ def main() -> None:
     summary["total_s"] = time.perf_counter() - started
     print(f"\ntotal wall time {summary['total_s']:.0f} s")
     text = json.dumps(summary, default=str)
-    print(text)
     if args.json:
         args.json.write_text(text)
+    else:
+        print(text)
     if temp is not None:
         for p in temp.iterdir():
             p.unlink()
