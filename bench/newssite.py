@@ -74,7 +74,6 @@ import random
 import re
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import threading
@@ -92,7 +91,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 # The same child-process handling as the demo server.
-from monitor.demo.server import launch_server, stop_subprocess
+from monitor.demo.server import launch_server, stdin_is_watchable, stop_subprocess
 
 logger = logging.getLogger("newssite")
 
@@ -1723,15 +1722,6 @@ def start_subprocess(outlets: int = DEFAULT_OUTLETS, articles: int = DEFAULT_ART
 # Command line
 
 
-def _stdin_is_watchable() -> bool:
-    """A pipe or a terminal: its end means "stop". /dev/null or a file would end at once."""
-    try:
-        mode = os.fstat(0).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(0)
-
-
 def _serve(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     site = NewsSite.generate(args.outlets, args.articles, args.seed,
@@ -1755,7 +1745,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    if _stdin_is_watchable():
+    if stdin_is_watchable():
         def watch() -> None:
             try:
                 while os.read(0, 65536):

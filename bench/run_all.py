@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+from throughput import median_of  # noqa: E402
 
 
 def run(script: str, args: list[str], out: Path) -> dict[str, Any] | None:
@@ -41,11 +44,6 @@ def run(script: str, args: list[str], out: Path) -> dict[str, Any] | None:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def median(runs: list[dict[str, Any]], crawl: str, key: str) -> float | None:
-    values = [r[crawl][key] for r in runs if isinstance(r.get(crawl, {}).get(key), (int, float))]
-    return statistics.median(values) if values else None
-
-
 def targets(throughput: dict[str, Any] | None, peers: dict[str, Any] | None, archive: dict[str, Any] | None,
             service: dict[str, Any] | None) -> list[tuple[str, str, str, bool | None]]:
     """(target, how it is read, measured, holds?) for each target of the issue."""
@@ -53,32 +51,32 @@ def targets(throughput: dict[str, Any] | None, peers: dict[str, Any] | None, arc
     if throughput:
         runs = throughput["runs"]
         floor = throughput.get("floor") or {}
-        rate = median(runs, "first", "articles_per_s")
+        rate = median_of(runs, "first", "articles_per_s")
         limit = floor.get("limit_articles_per_s")
         if rate and limit:
             rows.append(("end to end >= 85 % of the 2-core limit", "articles / crawl wall, median of runs",
                          f"{rate:.1f} of {limit:.1f} articles/s = {rate / limit:.1%}", rate / limit >= 0.85))
-        process_rate = median(runs, "first", "articles_per_process_s")
+        process_rate = median_of(runs, "first", "articles_per_process_s")
         if process_rate and limit:
             rows.append(("(same, process wall: start-up included)", "articles / process wall",
                          f"{process_rate:.1f} articles/s = {process_rate / limit:.1%}", None))
-        share = median(runs, "second", "share_304")
+        share = median_of(runs, "second", "share_304")
         rows.append(("second crawl: >= 95 % of requests answered 304", "all requests, robots.txt included",
                      f"{share:.1%}" if share is not None else "n/a", share is not None and share >= 0.95))
-        articles = median(runs, "second", "article_requests")
+        articles = median_of(runs, "second", "article_requests")
         rows.append(("second crawl: only seeds and due rechecks requested", "article pages requested (none due)",
                      f"{articles:.0f}" if articles is not None else "n/a", articles == 0))
-        ratio = median(runs, "second", "process_wall_vs_first")
-        crawl_ratio = median(runs, "second", "wall_vs_first")
+        ratio = median_of(runs, "second", "process_wall_vs_first")
+        crawl_ratio = median_of(runs, "second", "wall_vs_first")
         rows.append(("second crawl < 5 % of the first's time", "process wall (crawl wall in brackets)",
                      f"{ratio:.1%} ({crawl_ratio:.1%})" if ratio is not None and crawl_ratio is not None else "n/a",
                      ratio is not None and ratio < 0.05))
-        pss = median(runs, "first", "tree_pss_peak_mib")
-        rss = median(runs, "first", "tree_rss_peak_mib")
+        pss = median_of(runs, "first", "tree_pss_peak_mib")
+        rss = median_of(runs, "first", "tree_rss_peak_mib")
         rows.append(("peak memory of the benchmark crawl < 600 MB", "crawl + workers, PSS (RSS sum in brackets)",
                      f"{pss:.0f} MiB ({rss:.0f} MiB)" if pss and rss else "n/a", pss is not None and pss * 1.048576 < 600))
-        edited = median(runs, "third", "edited_detected")
-        added = median(runs, "third", "added_found")
+        edited = median_of(runs, "third", "edited_detected")
+        added = median_of(runs, "third", "added_found")
         rows.append(("third crawl finds the 20 new and 5 edited articles", "new found / versions",
                      f"{added:.0f} / {edited:.0f}" if added is not None and edited is not None else "n/a",
                      added == 20 and edited == 5))

@@ -196,6 +196,20 @@ ERROR_CASES = [
         id="range-articles",
     ),
     pytest.param(
+        "[crawl]\nworkers = -1\n" + OUTLET,
+        None,
+        "crawl.workers",
+        "must be between 0 and 64",
+        id="range-workers",
+    ),
+    pytest.param(
+        "[crawl]\nworkers = \"auto\"\n" + OUTLET,
+        None,
+        "crawl.workers",
+        "expected an integer",
+        id="type-workers",
+    ),
+    pytest.param(
         outlet("max_depth = 6"),
         "a",
         "max_depth",

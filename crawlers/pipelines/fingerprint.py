@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 from crawlers.stats import count
 from crawlers.urls import canonical_url
 from storage.articles import ArticleRecord
-from storage.dedup import content_hash
-from storage.similarity import signature
 
 if TYPE_CHECKING:
     from typing import Self
@@ -32,7 +30,7 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
     canonical = canonical_url(declared) if declared and outlet.allows_url(declared) else item.final_url
     record = ArticleRecord(
         outlet_id=item.outlet_id, url=item.url, final_url=item.final_url, canonical_url=canonical,
-        text=ex.text, content_hash=item.content_hash or content_hash(ex.text), found_via=item.found_via, fetched_at=item.fetched_at,
+        text=ex.text, content_hash=item.content_hash, found_via=item.found_via, fetched_at=item.fetched_at,
         status=item.status, title=ex.title, author=ex.author, description=ex.description,
         sitename=ex.sitename, image=ex.image, categories=ex.categories, tags=ex.tags,
         published_at=ex.published_at, modified_at=ex.modified_at, date_source=ex.date_source,
@@ -40,10 +38,6 @@ def article_record(item: PageItem, outlet: Outlet, run_id: str | None = None) ->
         language_source=lang.source, headers=item.headers, hints=item.hints, encoding=item.encoding, html=item.body, run_id=run_id,
         body_hash=item.body_hash,
     )
-    if item.content_hash is None:  # not analysed by crawlers.analysis (a page built elsewhere)
-        sig = signature(ex.text)
-        if sig is not None:
-            item.signature, item.shingles = sig.to_bytes(), sig.shingles
     record.signature, record.shingles = item.signature, item.shingles
     return record
 

@@ -815,7 +815,8 @@ def _watch_stdin(stop: threading.Event) -> None:
     stop.set()
 
 
-def _stdin_is_watchable() -> bool:
+def stdin_is_watchable() -> bool:
+    """A pipe or a terminal: its end means "stop". /dev/null or a file would end at once."""
     try:
         mode = os.fstat(0).st_mode
     except OSError:
@@ -853,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
     with DemoServer(args.site, args.log, hosts=args.hosts or None) as demo:
         sys.stdout.write(json.dumps(demo.info()) + "\n")
         sys.stdout.flush()
-        if _stdin_is_watchable():
+        if stdin_is_watchable():
             threading.Thread(
                 target=_watch_stdin, args=(stop,), name="demo-stdin", daemon=True
             ).start()
