@@ -388,7 +388,7 @@ def compare(outlets: int, articles: int, seed: int, peer_outlets: int, peers: li
     with tempfile.TemporaryDirectory(prefix="newsmon-peers-") as tmp:
         folder = Path(tmp)
         site_config = folder / "site.toml"
-        server, info = start_subprocess(outlets, articles, seed, extra=["--config", str(site_config)], timeout=300)
+        server, info = start_subprocess(outlets, articles, seed, extra=["--config", str(site_config)], timeout=300, compressed=True)
         try:
             crawled = list(info["outlets"])[:peer_outlets or None]
             truth = [t for t in fetch_truth(info) if t["outlet"] in crawled]

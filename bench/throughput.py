@@ -163,7 +163,7 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
         folder = keep or Path(tmp)
         config, db = folder / "site.toml", folder / "site.db"
         server, info = start_subprocess(outlets, articles, seed,
-                                        extra=["--config", str(config), "--database", str(db)], timeout=300)
+                                        extra=["--config", str(config), "--database", str(db)], timeout=300, compressed=True)
         try:
             truth = fetch_truth(info)
             base = info["stats"].rsplit("/", 1)[0]
@@ -251,7 +251,7 @@ def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, 
     from storage.dedup import content_hash
     from storage.similarity import SimilarityIndex, default_hasher, signature
 
-    server, info = start_subprocess(outlets, articles, seed, timeout=300)
+    server, info = start_subprocess(outlets, articles, seed, timeout=300, compressed=True)
     try:
         truth = fetch_truth(info)
         scrapy_s = scrapy_floor([row["url"] for row in truth])

@@ -18,7 +18,7 @@ from typing import Any
 from crawlers.extraction import PageExtraction, decode_page, extract_page, warm_up
 from crawlers.language import LanguageResult, detect_language
 from storage.dedup import content_hash
-from storage.similarity import default_hasher, signature
+from storage.similarity import default_hasher, default_probe, signature
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ class Analysis:
     content_hash: str | None = None
     signature: bytes | None = None  # MinHash values; None when the text is too short
     shingles: int | None = None
+    #: `MinHasher.probe` of the hasher that computed `signature`: the store checks it against the
+    #: index's parameters without building a hasher of its own.
+    probe: str = ""
     #: CPU seconds per step, measured in the process that ran it.
     cpu: dict[str, float] = field(default_factory=dict)
     #: The traceback of an unexpected failure (the page is then dropped and counted).
@@ -55,7 +58,7 @@ def analyse_page(body: bytes, content_type: str | None, url: str, settings: Page
         # In the worker that gets the first page, not at start: a crawl that finds nothing new
         # (the common case of a frequent recrawl) never pays for it.
         warm_up_analysis()
-    result = Analysis()
+    result = Analysis(probe=default_probe())
     clock = time.process_time
     started = clock()
     try:
@@ -94,4 +97,5 @@ def warm_up_analysis() -> None:
     warm_up()
     detect_language("warm-up text for the language profiles, long enough to be detected")
     default_hasher()
+    default_probe()
     logger.debug("analysis warmed up in %.2f s", time.perf_counter() - started)

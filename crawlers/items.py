@@ -28,4 +28,5 @@ class PageItem:
     content_hash: str | None = None  # of the extracted text
     signature: bytes | None = field(default=None, repr=False)  # MinHash values (None: text too short)
     shingles: int | None = None
+    similarity_probe: str = ""  # of the hasher that computed `signature` (storage.similarity)
     record: Any = field(default=None, repr=False)  # storage.articles.ArticleRecord

@@ -261,7 +261,7 @@ def m003_clusters(db: sqlite_utils.Database) -> None:
     similarity to the earliest article of its cluster."""
     from storage.similarity import SimilarityIndex
 
-    SimilarityIndex(db).ensure_tables()
+    SimilarityIndex(db).create_tables()  # the parameters: at the first article (ensure_tables)
     db.execute("ALTER TABLE articles ADD COLUMN similarity REAL")  # to its cluster's earliest article
 
 

@@ -200,10 +200,23 @@ class MinHasher:
         return Signature(values, len(encoded))
 
 
+    def probe(self) -> str:
+        """A digest of the signature of a fixed text: equal digests, comparable signatures."""
+        probe = self.signature_of_shingles(f"{_PROBE_TEXT} {i}" for i in range(max(self.min_shingles, 1)))
+        assert probe is not None  # as many shingles as the minimum, by construction
+        return hashlib.sha256(probe.to_bytes()).hexdigest()[:16]
+
+
 @functools.cache
 def default_hasher() -> MinHasher:
     """The process's MinHasher with the default parameters."""
     return MinHasher()
+
+
+@functools.cache
+def default_probe() -> str:
+    """`MinHasher.probe` of the default hasher, computed once per process."""
+    return default_hasher().probe()
 
 
 def signature(text: str) -> Signature | None:
@@ -268,9 +281,13 @@ class SimilarityIndex:
                  threshold: float = DEFAULT_THRESHOLD, bands: int = BANDS, rows: int = ROWS,
                  hasher: MinHasher | None = None, max_bucket: int = MAX_BUCKET) -> None:
         self.conn: sqlite3.Connection = getattr(db, "conn", db)
-        self.hasher = hasher or default_hasher()
-        if bands * rows > self.hasher.num_perm:
-            raise ValueError(f"{bands} bands x {rows} rows need more than {self.hasher.num_perm} values")
+        # None: the default parameters, and no MinHasher built until one is needed (`params`
+        # without a probe): the crawl process stores signatures its workers computed, and never
+        # imports datasketch (and scipy: 0.5 s and 70 MiB).
+        self._hasher = hasher
+        self.num_perm = hasher.num_perm if hasher is not None else NUM_PERM
+        if bands * rows > self.num_perm:
+            raise ValueError(f"{bands} bands x {rows} rows need more than {self.num_perm} values")
         self.threshold = threshold
         self.bands = bands
         self.rows = rows
@@ -278,34 +295,33 @@ class SimilarityIndex:
         self._candidates_sql = _candidates_sql(bands)
         self._warned_full = False
 
-    def params(self) -> dict[str, str]:
-        """What makes stored signatures and band keys comparable with new ones."""
-        probe = self.hasher.signature_of_shingles(
-            f"{_PROBE_TEXT} {i}" for i in range(max(self.hasher.min_shingles, 1)))
-        assert probe is not None  # as many shingles as the minimum, by construction
+    @property
+    def hasher(self) -> MinHasher:
+        return self._hasher if self._hasher is not None else default_hasher()
+
+    def params(self, probe: str | None = None) -> dict[str, str]:
+        """What makes stored signatures and band keys comparable with new ones.
+
+        `probe`: the `MinHasher.probe` of the hasher that computes the signatures stored, when
+        another process computes them (a crawl's workers); by default this index's hasher's.
+        """
+        hasher = self._hasher
         return {
             "minhash": f"datasketch MinHash scheme={SCHEME} hashfunc=sha1_hash32",
-            "num_perm": str(self.hasher.num_perm),
-            "seed": str(self.hasher.seed),
-            "shingle_words": str(self.hasher.k),
+            "num_perm": str(self.num_perm),
+            "seed": str(hasher.seed if hasher else SEED),
+            "shingle_words": str(hasher.k if hasher else SHINGLE_WORDS),
             "bands": str(self.bands),
             "rows": str(self.rows),
-            "probe": hashlib.sha256(probe.to_bytes()).hexdigest()[:16],
+            "probe": probe or (hasher.probe() if hasher else default_probe()),
         }
 
-    def ensure_tables(self) -> None:
-        """Create the tables if missing, or check the parameters of the existing index."""
-        wanted = self.params()
+    def ensure_tables(self, probe: str | None = None) -> None:
+        """Create the tables if missing, or check the parameters of the existing index (`probe`:
+        see `params`)."""
+        wanted = self.params(probe)
         with self._savepoint():
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS article_signatures ("
-                "article_id INTEGER PRIMARY KEY, signature BLOB NOT NULL, shingles INTEGER)")
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS lsh_bands ("
-                "band INTEGER NOT NULL, key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
-                "PRIMARY KEY (band, key, article_id)) WITHOUT ROWID")
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS similarity_params (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.create_tables()
             stored = dict(self.conn.execute("SELECT name, value FROM similarity_params").fetchall())
             if not stored:
                 self.conn.executemany("INSERT INTO similarity_params (name, value) VALUES (?, ?)",
@@ -317,6 +333,20 @@ class SimilarityIndex:
             raise SimilarityIndexError(
                 "the similarity index in this database was built with other parameters, rebuild it: "
                 + ", ".join(f"{k} stored={stored.get(k)} here={wanted.get(k)}" for k in differ))
+
+    def create_tables(self) -> None:
+        """Create the tables if missing. The parameters are recorded by the first `ensure_tables`,
+        which needs a hasher's probe (a migration does not: it would import datasketch)."""
+        with self._savepoint():
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS article_signatures ("
+                "article_id INTEGER PRIMARY KEY, signature BLOB NOT NULL, shingles INTEGER)")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS lsh_bands ("
+                "band INTEGER NOT NULL, key INTEGER NOT NULL, article_id INTEGER NOT NULL, "
+                "PRIMARY KEY (band, key, article_id)) WITHOUT ROWID")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS similarity_params (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def add(self, article_id: int, signature: Signature) -> None:
         """Index `article_id` under `signature`, replacing what it had."""

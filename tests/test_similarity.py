@@ -9,6 +9,7 @@ import importlib.util
 import logging
 import random
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +29,7 @@ from storage.similarity import (
     SimilarityIndex,
     SimilarityIndexError,
     band_keys,
+    default_probe,
     shingles,
     signature,
     words,
@@ -399,3 +401,35 @@ def test_precision_and_recall_on_the_labelled_set(tmp_path):
     assert tp / (tp + fp) >= 0.95
     assert tp / (tp + fn) >= 0.88
     assert original_found / original_pairs >= 0.9
+
+
+def test_signatures_from_workers_with_another_hasher_are_refused(db_path):
+    SimilarityIndex(connect(db_path)).ensure_tables()
+
+    # The probe a crawl's worker sends with its first page, from a hasher that permutes differently.
+    with pytest.raises(SimilarityIndexError, match="probe stored=.* here=0123456789abcdef"):
+        SimilarityIndex(connect(db_path)).ensure_tables("0123456789abcdef")
+
+
+def test_storing_and_looking_up_signatures_never_builds_a_hasher(tmp_path):
+    """The crawl process stores signatures its workers computed: migrating a new database,
+    checking the index with the workers' probe, adding and looking up never import datasketch
+    (and scipy: 0.5 s and about 70 MiB of every crawl process)."""
+    script = (
+        "import sys, numpy as np\n"
+        "from storage.db import open_database\n"
+        "from storage.similarity import SimilarityIndex, Signature\n"
+        "db = open_database(sys.argv[1])\n"
+        "index = SimilarityIndex(db)\n"
+        "index.ensure_tables(sys.argv[2])\n"
+        "sig = Signature(np.arange(128, dtype='<u4'), 60)\n"
+        "index.add(1, sig)\n"
+        "assert [c.article_id for c in index.candidates(sig)] == [1]\n"
+        "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))\n"
+    )
+    db_file = tmp_path / "n.db"
+    out = subprocess.run([sys.executable, "-c", script, str(db_file), default_probe()], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+    # The parameters recorded from the probe are the ones a hasher in this process computes.
+    SimilarityIndex(connect(db_file)).ensure_tables()

@@ -102,4 +102,5 @@ class AnalysePipeline:
         if result.language is not None and result.language.source == "hint":
             count(stats, item.outlet_id, "language/hint_used")
         item.content_hash, item.signature, item.shingles = result.content_hash, result.signature, result.shingles
+        item.similarity_probe = result.probe
         return item

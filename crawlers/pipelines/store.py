@@ -10,7 +10,6 @@ without trying, each counted as a store error. A page that is not stored stays i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 import time
@@ -23,7 +22,7 @@ from crawlers.stats import count
 from storage.articles import save_article
 from storage.db import open_database
 from storage.errors import StorageError
-from storage.similarity import DEFAULT_THRESHOLD, SimilarityIndex, default_hasher
+from storage.similarity import DEFAULT_THRESHOLD, SimilarityIndex
 from storage.versions import apply_recheck
 
 if TYPE_CHECKING:
@@ -46,7 +45,6 @@ class StorePipeline:
         self.threshold = DEFAULT_THRESHOLD
         self.db: sqlite_utils.Database | None = None
         self.index_checked = False
-        self.hasher_ready: asyncio.Future[object] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -63,16 +61,7 @@ class StorePipeline:
         if self.db is not None:
             self.db.close()
 
-    async def process_item(self, item: PageItem) -> PageItem:
-        if self.hasher_ready is None:
-            # The first article needs the MinHash parameters' check, which imports datasketch (and
-            # scipy: 0.5 s). In a thread, so the reactor keeps going meanwhile; not at start, so a
-            # crawl that finds nothing new never pays for it.
-            self.hasher_ready = asyncio.ensure_future(asyncio.to_thread(default_hasher))
-        await self.hasher_ready
-        return self.store(item)
-
-    def store(self, item: PageItem) -> PageItem:
+    def process_item(self, item: PageItem) -> PageItem:
         stats = self.crawler.stats
         assert stats is not None
         started = time.perf_counter()
@@ -85,10 +74,12 @@ class StorePipeline:
             raise DropItem(f"not stored: {item.final_url}: {problem}", log_level="DEBUG")
         try:
             if not self.index_checked:
-                # The index must have been built with this code's MinHash parameters: else every
-                # lookup would silently miss. SimilarityIndexError (a StorageError) names what
-                # differs, and stops the crawl (database_failed).
-                SimilarityIndex(self.db).ensure_tables()
+                # The index must have been built with the MinHash parameters of the workers that
+                # computed the signatures: else every lookup would silently miss. Their probe is
+                # checked, so this process never builds a hasher (datasketch and scipy: 0.5 s).
+                # SimilarityIndexError (a StorageError) names what differs, and stops the crawl
+                # (database_failed).
+                SimilarityIndex(self.db).ensure_tables(item.similarity_probe or None)
                 self.index_checked = True
             if item.recheck_of:
                 outcome = apply_recheck(self.db, item.recheck_of, item.record, self.recheck, keep_html=self.keep_html,
