@@ -1,6 +1,6 @@
 """`make bench`: every benchmark of the throughput issue in one run, then its targets checked.
 
-    python bench/run_all.py [--archive 100000] [--service-runs 200] [--runs 3] [--out DIR]
+    python bench/run_all.py [--archive 100000] [--service-runs 200] [--runs 5] [--out DIR]
 
 In order, each in its own process (their figures print as they finish):
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--archive", type=int, default=100_000, help="archive size (1,000,000 takes ~25 min)")
     parser.add_argument("--service-runs", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3, help="throughput runs (medians)")
+    parser.add_argument("--runs", type=int, default=5, help="throughput runs (medians)")
     parser.add_argument("--out", type=Path, help="keep every JSON here (default: a temporary folder)")
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outlets", type=int, default=8)
     parser.add_argument("--articles", type=int, default=250)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--f1-sample", type=int, default=300, help="articles scored for body F1 per crawl")
     parser.add_argument("--floor-sample", type=int, default=200, help="article pages for the CPU floor")
     parser.add_argument("--no-floor", action="store_true")
