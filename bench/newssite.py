@@ -1847,8 +1847,6 @@ def _bench(args: argparse.Namespace) -> int:
     del site
     proc, info = start_subprocess(args.outlets, args.articles, args.seed)
     try:
-        import urllib.request
-
         truth = urllib.request.urlopen(info["truth"], timeout=60).read().decode().splitlines()
         urls = [json.loads(line)["url"] for line in truth]
         for gzip in (False, True):

@@ -199,7 +199,6 @@ class MinHasher:
         values.flags.writeable = False
         return Signature(values, len(encoded))
 
-
     def probe(self) -> str:
         """A digest of the signature of a fixed text: equal digests, comparable signatures."""
         probe = self.signature_of_shingles(f"{_PROBE_TEXT} {i}" for i in range(max(self.min_shingles, 1)))
