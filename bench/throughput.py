@@ -1,6 +1,6 @@
 """Throughput of a full `newsmon crawl` of the generated news site (bench/newssite.py).
 
-    python bench/throughput.py [--outlets 8 --articles 250] [--runs 3] [--json FILE]
+    python bench/throughput.py [--outlets 8 --articles 250] [--runs 5] [--json FILE]
 
 Per run, with a fresh site served from a child process (its CPU is not ours) and a fresh database:
 
@@ -9,6 +9,10 @@ Per run, with a fresh site served from a child process (its CPU is not ours) and
    requests served, articles stored against the site's truth, body-text F1 on a sample;
 2. second crawl of the unchanged site: requests, share answered 304, time against the first;
 3. ``/__mutate?add=20&edit=5`` then a third crawl: new articles found, new versions detected.
+
+Peak memory of the crawl process and its workers together (summed PSS, sampled every 200 ms) is
+measured in one more first crawl of its own: reading ``/proc/PID/smaps_rollup`` costs CPU that
+the throughput runs must not pay (their summed VmRSS is sampled, which is cheap).
 
 The CPU of a crawl process is its rusage from ``os.wait4`` (user + sys). ``ru_maxrss`` is not used:
 Linux carries it over execve from the parent. Stage times come from the crawl summary's per-outlet
@@ -61,10 +65,10 @@ STAGES = {  # report name -> crawl stat (per outlet, "time/<stat>")
 # One crawl
 
 
-def crawl(config: Path, folder: Path, name: str) -> dict[str, Any]:
+def crawl(config: Path, folder: Path, name: str, pss: bool = False) -> dict[str, Any]:
     out = folder / f"{name}.json"
     m = run_measured([sys.executable, "-m", "monitor", "-q", "--config", str(config), "crawl", "--json"],
-                     cwd=ROOT, stdout=out, poll_rss=True)
+                     cwd=ROOT, stdout=out, poll_rss=True, pss=pss)
     if m["returncode"] != 0:
         raise RuntimeError(f"crawl {name} failed ({m['returncode']}): {m['stderr'][-2000:]}")
     summary = json.loads(out.read_text(encoding="utf-8"))
@@ -158,7 +162,9 @@ def startup_cpu() -> float:
 
 
 def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: float,
-            keep: Path | None = None) -> dict[str, Any]:
+            keep: Path | None = None, memory: bool = False) -> dict[str, Any]:
+    """First, second and third crawl of a fresh site; with `memory`, only a first crawl, its
+    memory sampled (PSS) all along."""
     with tempfile.TemporaryDirectory(prefix="newsmon-throughput-") as tmp:
         folder = keep or Path(tmp)
         config, db = folder / "site.toml", folder / "site.db"
@@ -168,14 +174,14 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
             truth = fetch_truth(info)
             base = info["stats"].rsplit("/", 1)[0]
             result: dict[str, Any] = {"site_articles": len(truth)}
-            for name in ("first", "second", "third"):
+            for name in ("first",) if memory else ("first", "second", "third"):
                 if name == "third":
                     # The edits are dated now, after the first crawl's fetches, as on a real site.
                     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                     mutation = http_json(base + f"/__mutate?add=20&edit=5&now={now}")
                     truth = fetch_truth(info)
                 http_json(base + "/__reset_stats")
-                c = crawl(config, folder, name)
+                c = crawl(config, folder, name, pss=memory)
                 fig = crawl_figures(c, start_cpu)
                 fig.update(server_figures(http_json(info["stats"])))
                 fig.update(database_figures(db, truth, f1_sample))
@@ -189,7 +195,7 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
                     fig["edited_detected"] = fig["versions_new"]
                 result[name] = fig
             first, first_process = result["first"]["crawl_wall_s"], result["first"]["process_wall_s"]
-            for name in ("second", "third"):
+            for name in () if memory else ("second", "third"):
                 result[name]["wall_vs_first"] = result[name]["crawl_wall_s"] / first if first else 0.0
                 result[name]["process_wall_vs_first"] = (result[name]["process_wall_s"] / first_process
                                                          if first_process else 0.0)
@@ -375,7 +381,6 @@ ROWS = [
     ("peak RSS MiB, crawl process", "peak_rss_mib", "{:.0f}"),
     ("peak RSS MiB, its workers (sum of peaks)", "workers_peak_rss_mib", "{:.0f}"),
     ("peak RSS MiB, crawl + workers (sampled sum)", "tree_rss_peak_mib", "{:.0f}"),
-    ("peak PSS MiB, crawl + workers (sampled sum)", "tree_pss_peak_mib", "{:.0f}"),
     ("seconds pages waited for a worker (sum)", "workers_waited_s", "{:.1f}"),
     ("reactor lag max ms", "reactor_lag_max_ms", "{:.0f}"),
     ("reactor lag p99 ms", "reactor_lag_p99_ms", "{:.0f}"),
@@ -407,6 +412,10 @@ def report(result: dict[str, Any]) -> str:
             cells.append(fmt.format(v) if v is not None else "")
         if any(cells):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    memory = result.get("memory_run")
+    if memory:
+        lines.append(f"| peak PSS MiB, crawl + workers (a separate first crawl, sampled sum) | "
+                     f"{memory['tree_pss_peak_mib']:.0f} | | |")
     fl = result.get("floor")
     if fl:
         lines += ["", f"CPU floor, in process, {fl['pages']} article pages (avg {fl['avg_page_kib']:.0f} KiB):",
@@ -443,8 +452,13 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.runs):
         runs.append(one_run(args.outlets, args.articles, args.seed, args.f1_sample, start_cpu))
         print(f"run {i + 1}/{args.runs}: {runs[-1]['first']['articles_per_s']:.1f} articles/s", file=sys.stderr)
+    # Memory in a run of its own: sampling PSS costs CPU (see _common.run_measured), so the runs
+    # above, which measure speed, sample only the cheap VmHWM and VmRSS.
+    memory = one_run(args.outlets, args.articles, args.seed, args.f1_sample, start_cpu, memory=True)["first"]
+    print(f"memory run: peak PSS {memory['tree_pss_peak_mib']:.0f} MiB", file=sys.stderr)
     result: dict[str, Any] = {"machine": machine(), "versions": versions(), "outlets": args.outlets,
-                              "articles": args.articles, "startup_cpu_s": start_cpu, "runs": runs}
+                              "articles": args.articles, "startup_cpu_s": start_cpu, "runs": runs,
+                              "memory_run": memory}
     if not args.no_floor:
         result["floor"] = cpu_floor(args.outlets, args.articles, args.seed, args.floor_sample)
     print(report(result))

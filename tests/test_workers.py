@@ -69,6 +69,31 @@ def test_a_worker_that_dies_fails_its_page_and_the_pool_goes_on() -> None:
         pool.close()
 
 
+def test_a_dead_worker_fails_only_the_pages_it_held() -> None:
+    """The other worker's pages, and pages handed over after the death, are analysed."""
+    pool = WorkerPool(2, pending_per_worker=2)
+    pool.start()
+
+    async def main() -> list[object]:
+        slow = [asyncio.ensure_future(pool.run(slow_pid, 0.3)) for _ in range(2)]
+        await asyncio.sleep(0.05)  # both workers busy with a slow page: the next goes to either
+        doomed = asyncio.ensure_future(pool.run(die))
+        results = await asyncio.gather(*slow, doomed, return_exceptions=True)
+        after = await asyncio.gather(*(pool.run(slow_pid, 0) for _ in range(4)))
+        return [*results, *after]
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        pool.close()
+    died = [r for r in results if isinstance(r, WorkerDied)]
+    assert 1 <= len(died) <= 2  # the page that killed its worker, and the slow one it held, if any
+    assert "signal SIGKILL" in str(died[0])
+    pids = [r for r in results if isinstance(r, int)]
+    assert len(pids) >= 5 and os.getpid() not in pids
+    assert pool.restarts == 1 and len(pool.pids()) == 0  # closed: no worker left
+
+
 def test_analysis_crosses_the_process_boundary() -> None:
     body = ("<html><head><title>T</title></head><body><article><h1>T</h1><p>"
             + " ".join(f"Im Jahr {1990 + i} hat der Stadtrat {i + 3} neue Häuser für die Bürger gebaut." for i in range(12))
