@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -116,6 +117,10 @@ class WorkerPool:
         if self.workers == 0 or self._procs:
             return
         self._closing = False
+        # What this process holds now (imported modules, mostly) goes to the collector's permanent
+        # generation: the workers' collections then never touch, and so never copy, the memory
+        # pages they share with it (gc.freeze's documented use before fork).
+        gc.freeze()
         self._procs = [self._spawn() for _ in range(self.workers)]
         logger.debug("started %d worker processes", self.workers)
 

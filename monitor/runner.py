@@ -7,6 +7,7 @@ reactor cannot be restarted: `run_crawl` may be called once per process.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import secrets
@@ -163,6 +164,14 @@ def run_crawl(config: Config, outlet_ids: Iterable[str] = (), *, progress: float
     return execute(crawl_job(config, outlet_ids, progress=progress))
 
 
+#: The cyclic garbage collector's thresholds in a crawl process (Python's: 700, 10, 10). With
+#: the default, the bench crawl (2,000 articles) ran 757 young and 6 full collections in the crawl
+#: process: 1.1 s of its 12.7 s of CPU, the full ones up to 114 ms each, during which the reactor
+#: neither downloads nor hands pages to the workers. With these, 20 young collections and no full
+#: one: 0.17 s. Twisted's Deferreds and failures make reference cycles, so the collector stays on.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
 def execute(job: CrawlJob) -> RunSummary:
     """Run `job` to the end in this process. Scrapy's reactor runs once per process: call once.
 
@@ -171,6 +180,7 @@ def execute(job: CrawlJob) -> RunSummary:
     crawlers/extensions/runs.py); the links not stored stay in the frontier for the next run.
     """
     set_busy_timeout(job.settings.get("NEWSMON_BUSY_TIMEOUT", DEFAULT_BUSY_TIMEOUT))
+    gc.set_threshold(*GC_THRESHOLDS)
     prepare(job)
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")

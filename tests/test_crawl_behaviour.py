@@ -201,3 +201,35 @@ def test_robots_txt_holds_for_requests_waiting_on_it(site: Site, tmp_path: Path)
     left = conn.execute("SELECT count(*) FROM frontier WHERE url LIKE '%/fr/prive/%'").fetchone()[0]
     conn.close()
     assert left == 0  # forbidden is final: not tried again
+
+
+def test_a_meta_refresh_is_followed_and_article_pages_are_not_decoded_for_it(tmp_path: Path) -> None:
+    """A moved article answers 200 with `<meta http-equiv="refresh">` (in any case, after 5 KB of
+    UTF-8 head): the crawl follows it and stores the target. A page that mentions "refresh" only in
+    its text goes through Scrapy's check and is stored as itself."""
+    from monitor.demo.server import DemoServer
+
+    root = tmp_path / "site"
+    news = root / "moved" / "news"
+    news.mkdir(parents=True)
+    # Within Scrapy's 4,096 characters, but beyond 4,096 bytes: accented keywords.
+    padding = "<meta charset='utf-8'><meta name='keywords' content='" + "ééé, " * 600 + "'>"
+    (news / "2026-11-20-old-address.html").write_text(
+        f"<html><head>{padding}<META HTTP-EQUIV='Refresh' CONTENT='0; URL=/news/2026-11-20-new-address.html'>"
+        "</head><body><p>Moved.</p></body></html>")
+    (news / "2026-11-20-new-address.html").write_text(ARTICLE.format(title="Pier", body=BODY))
+    (news / "2026-11-20-refresh-of-the-quay.html").write_text(
+        ARTICLE.format(title="Quay", body="The refresh of the quay begins in March. " + BODY))
+    (root / "moved" / "index.html").write_text(
+        '<a href="/news/2026-11-20-old-address.html">a</a><a href="/news/2026-11-20-refresh-of-the-quay.html">b</a>')
+    with DemoServer(root) as server:
+        db = tmp_path / "m.db"
+        config = tmp_path / "c.toml"
+        config.write_text(f'[storage]\ndatabase = "{db}"\n[crawl]\nuser_agent = "newsmon-test"\n'
+                          f'[[outlets]]\nid = "moved"\nhomepage = "{server.bases["moved"]}/"\n')
+        result = newsmon("--config", str(config), "crawl", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    stored = sorted(u.rsplit("/", 1)[1] for (u,) in conn.execute("SELECT url FROM articles"))
+    conn.close()
+    assert stored == ["2026-11-20-new-address.html", "2026-11-20-refresh-of-the-quay.html"]
