@@ -20,8 +20,10 @@ Linux carries it over execve from the parent. Stage times come from the crawl su
 "download+parse" is what is left of the process CPU after those stages and the process start-up
 (interpreter, imports, warm-up: measured by a separate child process doing only that).
 
-Then the CPU floor: Scrapy alone fetching every article page of the site (a bare spider in a child
-process, minus the same process fetching nothing), then each of newsmon's stages measured in this
+After each run, one pass of the CPU floor (the `Floor` class; medians over the passes, so that
+the floor and the crawls are measured in the same minutes): Scrapy alone fetching every article
+page of the site (a bare spider in a child process, minus the same process fetching nothing),
+then each of newsmon's stages measured in this
 process on a sample of the site's article pages (body hash, lxml parse, `crawlers.extraction.extract_page`, `crawlers.language.detect_language`,
 content hash + MinHash signature, `storage.articles.save_article` into a scratch database). The sum
 is the CPU one article needs at least; cores / floor is this machine's limit in articles/s, and the
@@ -165,9 +167,9 @@ def startup_cpu() -> float:
 
 
 def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: float,
-            keep: Path | None = None, memory: bool = False) -> dict[str, Any]:
+            keep: Path | None = None, memory: bool = False, floor: Floor | None = None) -> dict[str, Any]:
     """First, second and third crawl of a fresh site; with `memory`, only a first crawl, its
-    memory sampled (PSS) all along."""
+    memory sampled (PSS) all along; with `floor`, then one pass of the CPU floor."""
     with tempfile.TemporaryDirectory(prefix="newsmon-throughput-") as tmp:
         folder = keep or Path(tmp)
         config, db = folder / "site.toml", folder / "site.db"
@@ -175,6 +177,7 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
                                         extra=["--config", str(config), "--database", str(db)], timeout=300, compressed=True)
         try:
             truth = fetch_truth(info)
+            urls = [row["url"] for row in truth]
             base = info["stats"].rsplit("/", 1)[0]
             result: dict[str, Any] = {"site_articles": len(truth)}
             for name in ("first",) if memory else ("first", "second", "third"):
@@ -202,6 +205,8 @@ def one_run(outlets: int, articles: int, seed: int, f1_sample: int, start_cpu: f
                 result[name]["wall_vs_first"] = result[name]["crawl_wall_s"] / first if first else 0.0
                 result[name]["process_wall_vs_first"] = (result[name]["process_wall_s"] / first_process
                                                          if first_process else 0.0)
+            if floor is not None:
+                floor.measure(urls)
         finally:
             stop_subprocess(server)
     return result
@@ -239,8 +244,8 @@ process.start()
 
 def scrapy_floor(urls: list[str], repeats: int = 3) -> float:
     """CPU seconds per page of Scrapy alone (a bare spider: download, gunzip, newsmon's meta
-    refresh check, no parsing): a
-    process fetching `urls` minus one fetching nothing, the smallest of `repeats` differences."""
+    refresh check, no parsing): a process fetching `urls` minus one fetching nothing, the smallest
+    of `repeats` differences."""
     costs = []
     with tempfile.TemporaryDirectory(prefix="newsmon-scrapy-floor-") as tmp:
         listed, none = Path(tmp) / "urls.json", Path(tmp) / "none.json"
@@ -255,56 +260,73 @@ def scrapy_floor(urls: list[str], repeats: int = 3) -> float:
     return min(costs)
 
 
-def cpu_floor(outlets: int, articles: int, seed: int, sample: int) -> dict[str, Any]:
-    """Per-stage CPU per article: Scrapy alone on every article page of the site (a bare spider
-    in a child process), then (time.process_time, in this process) each of newsmon's stages on
-    `sample` pages."""
+class Floor:
+    """Per-stage CPU per article, measured in passes interleaved with the crawl runs: after each
+    run, Scrapy alone on every article page of that run's site (a bare spider in a child process),
+    then (time.process_time, in this process) each of newsmon's stages on `sample` pages fetched
+    once. `result()` takes each stage's median over the passes.
 
-    from crawlers.extraction import warm_up
-    from crawlers.language import detect_language
-    from storage.similarity import default_hasher
+    Interleaved because this machine's speed drifts by 10-15 % over minutes: measured once after
+    the crawls, the same code's floor came out anywhere between 19.2 and 27.9 ms, and the share of
+    the limit compared two measurements taken minutes apart.
+    """
 
-    server, info = start_subprocess(outlets, articles, seed, timeout=300, compressed=True)
-    try:
-        truth = fetch_truth(info)
-        scrapy_s = scrapy_floor([row["url"] for row in truth])
-        rng = random.Random(seed)
-        rows = rng.sample(truth, min(sample, len(truth)))
-        pages = []
-        for row in rows:
-            req = urllib.request.Request(row["url"], headers={"Accept-Encoding": "gzip"})
-            with urllib.request.urlopen(req, timeout=60) as r:  # noqa: S310 (loopback)
-                pages.append((row, r.read(), r.headers.get("Content-Encoding") == "gzip"))
-    finally:
-        stop_subprocess(server)
-    warm_up()
-    detect_language("a sentence of text for the warm-up of the detector " * 4)
-    default_hasher()
-    gc.set_threshold(*GC_THRESHOLDS)  # as in a newsmon crawl process and its workers
-    # Each stage's median over 3 passes over the same pages (each pass stores into a
-    # fresh database): the machine's speed drifts by several per cent from one minute to the next.
-    passes = [_floor_pass(pages, truth, scrapy_s) for _ in range(3)]
-    times = {k: statistics.median(p[0][k] for p in passes) for k in passes[0][0]}
-    parse_only = statistics.median(p[1] for p in passes)
-    stored = passes[0][2]
-    # The same pages through the workers' one call (decode, extract, language, hash, MinHash), in
-    # this process: what a worker's page costs without the pool around it.
-    from crawlers.analysis import PageSettings, analyse_page
+    def __init__(self, outlets: int, articles: int, seed: int, sample: int) -> None:
+        from crawlers.extraction import warm_up
+        from crawlers.language import detect_language
+        from storage.similarity import default_hasher
 
-    t = time.process_time()
-    for row, raw, gz in pages:
-        analyse_page(gzip.decompress(raw) if gz else raw, "text/html; charset=utf-8", row["url"], PageSettings(), {})
-    analyse_ms = 1000 * (time.process_time() - t) / max(len(pages), 1)
-    n = max(len(pages), 1)
-    per = {f"{k}_ms": 1000 * v / n for k, v in times.items()}
-    floor_ms = sum(per.values())
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return {"pages": len(pages), "stored": stored, **per, "of_extraction_lxml_parse_ms": 1000 * parse_only / n,
-            "of_download_scrapy_ms": 1000 * scrapy_s, "scrapy_pages": len(truth), "analyse_page_ms": analyse_ms,
-            "floor_ms_per_article": floor_ms, "cores": cores,
-            "limit_articles_per_s": cores * 1000 / floor_ms if floor_ms else 0.0,
-            "limit_one_core_articles_per_s": 1000 / floor_ms if floor_ms else 0.0,
-            "avg_page_kib": statistics.fmean(len(gzip.decompress(r) if g else r) for _, r, g in pages) / 1024}
+        server, info = start_subprocess(outlets, articles, seed, timeout=300, compressed=True)
+        try:
+            self.truth = fetch_truth(info)
+            rng = random.Random(seed)
+            rows = rng.sample(self.truth, min(sample, len(self.truth)))
+            self.pages: list[tuple[dict[str, Any], bytes, bool]] = []
+            for row in rows:
+                req = urllib.request.Request(row["url"], headers={"Accept-Encoding": "gzip"})
+                with urllib.request.urlopen(req, timeout=60) as r:  # noqa: S310 (loopback)
+                    self.pages.append((row, r.read(), r.headers.get("Content-Encoding") == "gzip"))
+        finally:
+            stop_subprocess(server)
+        warm_up()
+        detect_language("a sentence of text for the warm-up of the detector " * 4)
+        default_hasher()
+        gc.set_threshold(*GC_THRESHOLDS)  # as in a newsmon crawl process and its workers
+        self.scrapy: list[float] = []
+        self.passes: list[tuple[dict[str, float], float, int]] = []
+
+    def measure(self, urls: list[str]) -> None:
+        """One pass; `urls`: every article page of a site being served now."""
+        self.scrapy.append(scrapy_floor(urls, repeats=1))
+        # Each pass stores into a fresh database.
+        self.passes.append(_floor_pass(self.pages, self.truth, self.scrapy[-1]))
+
+    def result(self) -> dict[str, Any]:
+        passes, pages = self.passes, self.pages
+        times = {k: statistics.median(p[0][k] for p in passes) for k in passes[0][0]}
+        parse_only = statistics.median(p[1] for p in passes)
+        stored = passes[0][2]
+        # The same pages through the workers' one call (decode, extract, language, hash, MinHash),
+        # in this process: what a worker's page costs without the pool around it.
+        from crawlers.analysis import PageSettings, analyse_page
+
+        t = time.process_time()
+        for row, raw, gz in pages:
+            analyse_page(gzip.decompress(raw) if gz else raw, "text/html; charset=utf-8", row["url"], PageSettings(),
+                         {})
+        analyse_ms = 1000 * (time.process_time() - t) / max(len(pages), 1)
+        n = max(len(pages), 1)
+        per = {f"{k}_ms": 1000 * v / n for k, v in times.items()}
+        floor_ms = sum(per.values())
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return {"pages": len(pages), "stored": stored, "passes": len(passes), **per,
+                "of_extraction_lxml_parse_ms": 1000 * parse_only / n,
+                "of_download_scrapy_ms": 1000 * statistics.median(self.scrapy), "scrapy_pages": len(self.truth),
+                "analyse_page_ms": analyse_ms, "floor_ms_per_article": floor_ms, "cores": cores,
+                "limit_articles_per_s": cores * 1000 / floor_ms if floor_ms else 0.0,
+                "limit_one_core_articles_per_s": 1000 / floor_ms if floor_ms else 0.0,
+                "pass_floors_ms": [round(sum(1000 * v / n for v in p[0].values()), 2) for p in passes],
+                "avg_page_kib": statistics.fmean(len(gzip.decompress(r) if g else r) for _, r, g in pages) / 1024}
 
 
 def _floor_pass(pages: list[tuple[dict[str, Any], bytes, bool]], truth: list[dict[str, Any]],
@@ -430,7 +452,9 @@ def report(result: dict[str, Any]) -> str:
                      f"{memory['tree_pss_peak_mib']:.0f} | | |")
     fl = result.get("floor")
     if fl:
-        lines += ["", f"CPU floor, in process, {fl['pages']} article pages (avg {fl['avg_page_kib']:.0f} KiB):",
+        lines += ["", f"CPU floor, in process, {fl['pages']} article pages (avg {fl['avg_page_kib']:.0f} KiB), "
+                      f"medians of {fl['passes']} passes, one after each run (pass floors: "
+                      f"{', '.join(f'{v:.1f}' for v in fl['pass_floors_ms'])} ms):",
                   "| stage | ms/article |", "| --- | --- |"]
         for k in ("download+parse", "extraction", "language", "dedup", "store"):
             lines.append(f"| {k} | {fl[k + '_ms']:.2f} |")
@@ -460,9 +484,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every figure of every run here")
     args = parser.parse_args(argv)
     start_cpu = statistics.median(startup_cpu() for _ in range(3))
+    floor = None if args.no_floor else Floor(args.outlets, args.articles, args.seed, args.floor_sample)
     runs = []
     for i in range(args.runs):
-        runs.append(one_run(args.outlets, args.articles, args.seed, args.f1_sample, start_cpu))
+        runs.append(one_run(args.outlets, args.articles, args.seed, args.f1_sample, start_cpu, floor=floor))
         print(f"run {i + 1}/{args.runs}: {runs[-1]['first']['articles_per_s']:.1f} articles/s", file=sys.stderr)
     # Memory in a run of its own: sampling PSS costs CPU (see _common.run_measured), so the runs
     # above, which measure speed, sample only the cheap VmHWM and VmRSS.
@@ -471,8 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"machine": machine(), "versions": versions(), "outlets": args.outlets,
                               "articles": args.articles, "startup_cpu_s": start_cpu, "runs": runs,
                               "memory_run": memory}
-    if not args.no_floor:
-        result["floor"] = cpu_floor(args.outlets, args.articles, args.seed, args.floor_sample)
+    if floor is not None:
+        result["floor"] = floor.result()
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
