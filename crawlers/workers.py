@@ -153,10 +153,13 @@ class WorkerPool:
                 if not self._procs:
                     await asyncio.sleep(0)  # let downloads and timers run between pages
                     return fn(*args)
+                # Pickled before its future is queued: a call that cannot be pickled raises here
+                # and leaves the worker's queue of futures in step with its answers.
+                payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
                 worker = min(self._procs, key=lambda w: len(w.waiting))
                 future: asyncio.Future[T] = loop.create_future()
                 worker.waiting.append(future)
-                self._send(worker, pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL))
+                self._send(worker, payload)
                 return await future
             finally:
                 self.pending -= 1

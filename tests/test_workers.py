@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -92,6 +93,22 @@ def test_a_dead_worker_fails_only_the_pages_it_held() -> None:
     pids = [r for r in results if isinstance(r, int)]
     assert len(pids) >= 5 and os.getpid() not in pids
     assert pool.restarts == 1 and len(pool.pids()) == 0  # closed: no worker left
+
+
+def test_a_call_that_cannot_be_pickled_fails_alone() -> None:
+    pool = WorkerPool(1)
+    pool.start()
+
+    async def main() -> int:
+        with pytest.raises((TypeError, AttributeError, pickle.PicklingError)):
+            await pool.run(slow_pid, lambda: 0)  # a lambda does not pickle
+        return await asyncio.wait_for(pool.run(slow_pid, 0), 10)  # its answer is matched to it
+
+    try:
+        pid = asyncio.run(main())
+    finally:
+        pool.close()
+    assert pid != os.getpid()
 
 
 def test_analysis_crosses_the_process_boundary() -> None:
