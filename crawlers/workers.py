@@ -107,6 +107,7 @@ class WorkerPool:
         self._procs: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._closing = False
         self.pending = 0
         #: Seconds pages waited for a free slot, summed: how long back-pressure held them.
         self.waited = 0.0
@@ -167,12 +168,11 @@ class WorkerPool:
     def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Drive the workers' sockets from `loop` (a test may run the pool in several loops, one
         after the other; a crawl runs it in one)."""
-        old, self._loop = self._loop, loop
+        for w in self._procs:
+            self._unwatch(w)
+        self._loop = loop
         self._slots = asyncio.Semaphore(self.max_pending)
         for w in self._procs:
-            if old is not None and not old.is_closed():
-                old.remove_reader(w.sock.fileno())
-                old.remove_writer(w.sock.fileno())
             loop.add_reader(w.sock.fileno(), self._readable, w)
             if w.outbox:
                 loop.add_writer(w.sock.fileno(), self._writable, w)
@@ -236,10 +236,14 @@ class WorkerPool:
             else:
                 future.set_exception(value)
 
-    def _died(self, worker: _Worker) -> None:
-        if self._loop is not None:
+    def _unwatch(self, worker: _Worker) -> None:
+        """Stop the loop watching this worker's socket (a closed loop watches nothing)."""
+        if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(worker.sock.fileno())
             self._loop.remove_writer(worker.sock.fileno())
+
+    def _died(self, worker: _Worker) -> None:
+        self._unwatch(worker)
         worker.sock.close()
         worker.process.join(5)
         self._procs.remove(worker)
@@ -253,17 +257,13 @@ class WorkerPool:
         logger.error("%s; starting a new one", reason)
         self._procs.append(self._spawn())
 
-    _closing = False
-
     def close(self) -> None:
         """Stop the workers and reap them (their CPU then counts in this process's
         RUSAGE_CHILDREN): each exits when its socket closes."""
         self._closing = True
         procs, self._procs = self._procs, []
         for w in procs:
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(w.sock.fileno())
-                self._loop.remove_writer(w.sock.fileno())
+            self._unwatch(w)
             w.sock.close()
             for future in w.waiting:
                 if not future.done() and not future.get_loop().is_closed():

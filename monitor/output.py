@@ -42,10 +42,6 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, widths: dic
 _CHUNK = 256
 
 
-def _jsonl_default(value: Any) -> str:
-    return str(value)
-
-
 def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     """One compact JSON object per line in UTF-8, text as is (not \\u-escaped). Returns the rows
     written.
@@ -55,7 +51,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     as bytes to the stream's binary buffer when it has one (a file, stdout), so JSON lines are
     UTF-8 whatever the locale, as RFC 8259 asks.
     """
-    dumps, default = orjson.dumps, _jsonl_default
+    dumps = orjson.dumps
     binary = getattr(out, "buffer", None)
     if binary is not None:
         out.flush()
@@ -70,7 +66,7 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     n = 0
     lines: list[bytes] = []
     for row in rows:
-        lines.append(dumps(row, default=default))
+        lines.append(dumps(row, default=str))
         n += 1
         if len(lines) == _CHUNK:
             emit(lines)
