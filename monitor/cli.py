@@ -350,10 +350,11 @@ def search(state: State, query: str, outlet: str | None, lang: str | None, since
     \b
         newsmon search 'sahel OR "coup d état"' --lang fr --since 2026-11-01
     """
-    from storage.queries import parse_when
+    from storage.queries import check_outlet, parse_when
     from storage.queries import search as run_search
 
     db = state.open_db()
+    check_outlet(db, outlet)
     rows = run_search(
         db, query, outlet=outlet, language=lang, since=parse_when(since, option="--since"),
         until=parse_when(until, option="--until", end_of_day=True), limit=limit,
@@ -422,9 +423,10 @@ def export(state: State, fmt: str, outlet: str | None, lang: str | None, since: 
     \b
         newsmon export --outlet rfi-fr --since 2026-11-01 -o rfi.jsonl
     """
-    from storage.queries import EXPORT_COLUMNS, export_rows, parse_when
+    from storage.queries import EXPORT_COLUMNS, check_outlet, export_rows, parse_when
 
     db = state.open_db()
+    check_outlet(db, outlet)
     rows = export_rows(
         db, outlet=outlet, language=lang, since=parse_when(since, option="--since"),
         until=parse_when(until, option="--until", end_of_day=True), include_duplicates=include_duplicates,
@@ -609,7 +611,7 @@ def reextract(state: State, outlet_id: str | None) -> None:
     from crawlers.language import detect_language
     from storage.articles import update_extraction
     from storage.dedup import content_hash
-    from storage.queries import get_article, stored_html
+    from storage.queries import check_outlet, get_article, stored_html
     from storage.similarity import DEFAULT_THRESHOLD
 
     threshold = DEFAULT_THRESHOLD
@@ -622,6 +624,7 @@ def reextract(state: State, outlet_id: str | None) -> None:
         )
         outlets = {}
     db = state.open_db()
+    check_outlet(db, outlet_id)
     seen = changed = empty = 0
     for row in list(stored_html(db, outlet=outlet_id)):
         seen += 1

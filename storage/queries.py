@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sqlite3
 from datetime import UTC, date, datetime
@@ -55,6 +56,28 @@ def _text(value: str, what: str) -> str:
     except UnicodeEncodeError:
         raise QueryError(f"{what}: {_shown(value)} is not valid text (undecodable bytes)") from None
     return value
+
+
+def check_outlet(db: sqlite_utils.Database, outlet: str | None) -> None:
+    """NotFoundError if `outlet` is given but the database has no such outlet.
+
+    An `--outlet` with a typo would otherwise select nothing, and "no results" would read as an
+    answer. The message names the closest outlet id, else a few of those the database has.
+    """
+    if outlet is None:
+        return
+    _text(outlet, "--outlet")
+    if db.execute("SELECT 1 FROM outlets WHERE id = ?", [outlet]).fetchone():
+        return
+    known = [r[0] for r in db.execute("SELECT id FROM outlets ORDER BY id")]
+    close = difflib.get_close_matches(outlet, known, n=1, cutoff=0.6)
+    if close:
+        hint = f"; did you mean {close[0]!r}?"
+    elif known:
+        hint = f"; it has {len(known)}: {', '.join(known[:8])}" + (", ..." if len(known) > 8 else "")
+    else:
+        hint = "; it has none yet (run `newsmon crawl`)"
+    raise NotFoundError(f"no outlet {_shown(outlet)} in the database{hint}")
 
 
 def _filters(

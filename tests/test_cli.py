@@ -121,6 +121,17 @@ def test_search_bad_date(runner: CliRunner, db: str) -> None:
     assert result.exit_code == 1 and "--since" in result.output
 
 
+@pytest.mark.parametrize("command", [["search", "x"], ["export"], ["reextract"]], ids=lambda c: c[0])
+def test_unknown_outlet_is_an_error_not_an_empty_answer(runner: CliRunner, db: str, command: list[str]) -> None:
+    typo = runner.invoke(cli, ["--db", db, *command, "--outlet", "diaro"])
+    assert typo.exit_code == 1
+    assert "no outlet 'diaro' in the database; did you mean 'diario'?" in typo.output
+    unknown = runner.invoke(cli, ["--db", db, *command, "--outlet", "zz"])
+    assert unknown.exit_code == 1
+    assert "no outlet 'zz' in the database; it has 5: diario, down, lumiere, wire, zeitung" in unknown.output
+    assert "Traceback" not in typo.output + unknown.output
+
+
 def test_hostile_text_through_every_text_option(runner: CliRunner, db: str) -> None:
     before = sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0]
     for text in ["'; DROP TABLE articles; --", 'a"b;c', "x\x00y"]:
