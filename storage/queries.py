@@ -62,9 +62,10 @@ def check_outlet(db: sqlite_utils.Database, outlet: str | None) -> None:
     """NotFoundError if `outlet` is given but the database has no such outlet.
 
     An `--outlet` with a typo would otherwise select nothing, and "no results" would read as an
-    answer. The message names the closest outlet id, else a few of those the database has.
+    answer. The message names the closest outlet id, else a few of those the database has. An
+    empty `outlet` is no filter, as in the queries.
     """
-    if outlet is None:
+    if not outlet:
         return
     _text(outlet, "--outlet")
     if db.execute("SELECT 1 FROM outlets WHERE id = ?", [outlet]).fetchone():

@@ -132,6 +132,14 @@ def test_unknown_outlet_is_an_error_not_an_empty_answer(runner: CliRunner, db: s
     assert "Traceback" not in typo.output + unknown.output
 
 
+def test_empty_outlet_is_no_filter(runner: CliRunner, db: str) -> None:
+    everything = invoke(runner, "--db", db, "search", "the OR le OR la OR der OR el", "--json", "--limit", "100")
+    empty = invoke(runner, "--db", db, "search", "the OR le OR la OR der OR el", "--json", "--limit", "100",
+                   "--outlet", "")
+    assert json.loads(empty.stdout) == json.loads(everything.stdout) != []
+    assert invoke(runner, "--db", db, "export", "--outlet", "").exit_code == 0
+
+
 def test_hostile_text_through_every_text_option(runner: CliRunner, db: str) -> None:
     before = sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0]
     for text in ["'; DROP TABLE articles; --", 'a"b;c', "x\x00y"]:
