@@ -11,7 +11,6 @@ always sees them in the same order.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 import os
@@ -30,6 +29,7 @@ from lxml import etree
 
 from crawlers.outlets import Outlet
 from monitor.errors import ConfigError
+from storage.errors import did_you_mean
 
 __all__ = [
     "CONFIG_KEYS",
@@ -219,7 +219,7 @@ class Config:
             if outlet.id == outlet_id:
                 return outlet
         known = [o.id for o in self.outlets]
-        hint = _did_you_mean(outlet_id, known)
+        hint = did_you_mean(outlet_id, known)
         raise ConfigError(
             self.path, f"unknown outlet {outlet_id!r}{hint} (known outlets: {', '.join(known)})"
         )
@@ -334,7 +334,7 @@ def _build(data: dict[str, Any], path: str | Path, *, database: str | Path | Non
     top_keys = set(CONFIG_KEYS)
     for key in data:
         if key not in top_keys:
-            hint = _did_you_mean(key, top_keys)
+            hint = did_you_mean(key, top_keys)
             raise ConfigError(path, f"unknown table or key{hint}", key=_printable(key))
 
     storage = _build_storage(_Table.of(data, "storage", path), path, database)
@@ -395,7 +395,7 @@ class _Table:
     def check_keys(self, known: set[str]) -> None:
         for key in self.data:
             if key not in known:
-                raise self.error(_printable(key), f"unknown key{_did_you_mean(key, known)}")
+                raise self.error(_printable(key), f"unknown key{did_you_mean(key, known)}")
 
     def has(self, key: str) -> bool:
         return key in self.data
@@ -809,11 +809,6 @@ def _printable(key: object) -> str:
     line breaks or terminal escapes, which are shown escaped ('a\\nb')."""
     text = str(key)
     return text if text.isprintable() else repr(text)[1:-1]
-
-
-def _did_you_mean(word: object, known: Iterable[str]) -> str:
-    matches = difflib.get_close_matches(str(word), sorted(known), n=1, cutoff=0.6)
-    return f"; did you mean {matches[0]!r}?" if matches else ""
 
 
 def _short(value: object, limit: int = 60) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sqlite3
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.clusters import cluster_members
-from storage.errors import NotFoundError, QueryError
+from storage.errors import NotFoundError, QueryError, did_you_mean
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,13 +70,10 @@ def check_outlet(db: sqlite_utils.Database, outlet: str | None) -> None:
     if db.execute("SELECT 1 FROM outlets WHERE id = ?", [outlet]).fetchone():
         return
     known = [r[0] for r in db.execute("SELECT id FROM outlets ORDER BY id")]
-    close = difflib.get_close_matches(outlet, known, n=1, cutoff=0.6)
-    if close:
-        hint = f"; did you mean {close[0]!r}?"
-    elif known:
-        hint = f"; it has {len(known)}: {', '.join(known[:8])}" + (", ..." if len(known) > 8 else "")
-    else:
-        hint = "; it has none yet (run `newsmon crawl`)"
+    hint = did_you_mean(outlet, known)
+    if not hint:
+        hint = (f"; it has {len(known)}: {', '.join(known[:8])}" + (", ..." if len(known) > 8 else "")
+                if known else "; it has none yet (run `newsmon crawl`)")
     raise NotFoundError(f"no outlet {_shown(outlet)} in the database{hint}")
 
 
