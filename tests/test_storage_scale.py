@@ -136,6 +136,27 @@ def test_the_page_s_snippets_come_from_one_query(archive: sqlite_utils.Database)
     assert sum("snippet(" in sql for sql in statements) == 1
 
 
+def test_without_a_prefix_each_snippet_seeks_its_hit(archive: sqlite_utils.Database) -> None:
+    # A phrase's positions are read for the hits shown, not for every article between them.
+    statements: list[str] = []
+    archive.conn.set_trace_callback(statements.append)
+    try:
+        rows = search(archive, '"récolte mot*" OR "budget mot3"', limit=3)
+        phrase_rows = search(archive, '"budget mot3"', limit=4)
+    finally:
+        archive.conn.set_trace_callback(None)
+    snippet_sql = [sql for sql in statements if "snippet(" in sql]
+    assert len(rows) == 3 and len(phrase_rows) == 4
+    assert len(snippet_sql) == 1 + 4 and all("rowid = " in sql for sql in snippet_sql[1:])
+    # The same snippets as one query over the range of the shown hits.
+    ids = [r["id"] for r in phrase_rows]
+    expected = dict(archive.execute(
+        "SELECT rowid, snippet(articles_fts, 1, '[', ']', ' … ', 16) FROM articles_fts "
+        "WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?", ['"budget mot3"', min(ids), max(ids)]).fetchall())
+    assert [r["snippet"] for r in phrase_rows] == [expected[i] for i in ids]
+    assert all("[budget mot3]" in r["snippet"] for r in phrase_rows)
+
+
 @pytest.mark.parametrize("name", FILTERS)
 def test_every_strategy_ranks_the_same_hits(archive: sqlite_utils.Database, name: str) -> None:
     kwargs, _ = FILTERS[name]
